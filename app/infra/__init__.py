@@ -1,0 +1,1 @@
+"""Real infrastructure the project starts itself: Kafka, Postgres, Redis, Tansu."""

@@ -1,0 +1,1 @@
+"""Provider adapters: one interface (``base.ProviderAdapter``), one module per provider."""

@@ -1,0 +1,116 @@
+"""The one interface every provider adapter implements.
+
+Adapters translate between FrugalFlow's provider-neutral request/result types and one
+provider's official SDK. Usage is normalized here so costing never needs to know which
+provider served an answer: ``input_tokens`` counts *uncached* input only (Anthropic
+reports it that way; OpenAI's ``prompt_tokens`` includes cached tokens and is converted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: str  # "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """One provider call. ``custom_id`` is our request id; batch results map back by it."""
+
+    custom_id: str
+    model: str
+    messages: tuple[ChatMessage, ...]
+    max_tokens: int
+    system: str | None = None
+    temperature: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Normalized token counts. ``input_tokens`` excludes cache writes and cache reads."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ChatResult:
+    """The outcome of one request, from the immediate path or one line of a batch result."""
+
+    custom_id: str
+    ok: bool
+    model: str
+    content: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    error_code: str | None = None  # stable code, e.g. "provider_rate_limited", "batch_expired"
+    error_message: str | None = None
+    retryable: bool = False
+
+
+class BatchState(StrEnum):
+    PENDING = "pending"  # accepted, still being processed
+    ENDED = "ended"  # results can be fetched (some lines may be errors)
+    EXPIRED = "expired"  # provider gave up; every unfinished request is an error
+    FAILED = "failed"  # the batch as a whole was rejected or cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPoll:
+    batch_id: str
+    state: BatchState
+    detail: str = ""
+
+
+class ProviderError(Exception):
+    """A provider call failed. ``code`` is stable and machine-readable."""
+
+    def __init__(self, code: str, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+
+@runtime_checkable
+class ProviderAdapter(Protocol):
+    """What the dispatchers need from a provider. Implementations own their SDK client."""
+
+    name: str
+    supports_batch: bool
+
+    async def complete(self, request: ChatRequest) -> ChatResult:
+        """Immediate call. Provider failures come back as ``ChatResult(ok=False)``."""
+        ...
+
+    async def submit_batch(self, requests: list[ChatRequest], metadata: dict[str, str]) -> str:
+        """Submit a batch; returns the provider's batch id. Raises ProviderError."""
+        ...
+
+    async def poll_batch(self, batch_id: str) -> BatchPoll:
+        """One status check. Raises ProviderError on transport failure."""
+        ...
+
+    async def batch_results(self, batch_id: str) -> list[ChatResult]:
+        """Every per-request outcome of an ended/expired batch, keyed by custom_id."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+JSON = dict[str, Any]
