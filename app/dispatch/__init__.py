@@ -1,0 +1,1 @@
+"""Dispatch: immediate SDK calls and the provider Batch API lifecycle."""

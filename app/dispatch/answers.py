@@ -1,0 +1,110 @@
+"""Build the two output events of an answered request: the response and its cost event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.costing.calculator import cost_and_savings
+from app.events import (
+    Admitted,
+    CostEvent,
+    ErrorOut,
+    Path,
+    RequestEvent,
+    ResponseEvent,
+    Status,
+    UsageOut,
+    utcnow,
+)
+from app.providers.base import ChatResult
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    response: ResponseEvent
+    cost: CostEvent | None  # None when nothing was billed or saved (e.g. rejected)
+
+
+def latency_ms(request: RequestEvent, admitted_at: datetime | None, now: datetime) -> int:
+    start = request.created_at or admitted_at or now
+    if start.tzinfo is None:  # naive timestamps are taken as UTC
+        start = start.replace(tzinfo=now.tzinfo)
+    return max(0, int((now - start).total_seconds() * 1000))
+
+
+def from_result(admitted: Admitted, result: ChatResult, path: Path) -> Answer:
+    """An answer from a provider result (immediate call or one batch line)."""
+    request, now = admitted.request, utcnow()
+    if not result.ok:
+        return Answer(
+            response=ResponseEvent(
+                request_id=request.request_id,
+                tenant_id=request.tenant_id,
+                status=Status.ERROR,
+                path=path,
+                provider=admitted.provider,
+                model=admitted.model,
+                error=ErrorOut(
+                    code=result.error_code or "provider_error",
+                    message=result.error_message or "the provider returned an error",
+                ),
+                latency_ms=latency_ms(request, admitted.admitted_at, now),
+                metadata=request.metadata,
+            ),
+            cost=None,
+        )
+    cost, baseline, savings = cost_and_savings(
+        result.usage,
+        model=admitted.model,
+        requested_model=admitted.requested_model,
+        batch=path is Path.BATCH,
+    )
+    usage = UsageOut(**result.usage.as_dict())
+    response = ResponseEvent(
+        request_id=request.request_id,
+        tenant_id=request.tenant_id,
+        status=Status.OK,
+        path=path,
+        provider=admitted.provider,
+        model=result.model or admitted.model,
+        content=result.content,
+        usage=usage,
+        cost_usd=cost,
+        baseline_cost_usd=baseline,
+        latency_ms=latency_ms(request, admitted.admitted_at, now),
+        metadata=request.metadata,
+    )
+    cost_event = CostEvent(
+        event_id=CostEvent.stable_id(request.tenant_id, request.request_id),
+        request_id=request.request_id,
+        tenant_id=request.tenant_id,
+        service=request.service,
+        use_case=request.use_case,
+        provider=admitted.provider,
+        model=admitted.model,
+        path=path,
+        **usage.model_dump(),
+        cost_usd=cost,
+        baseline_cost_usd=baseline,
+        savings_usd=savings,
+        success=True,
+        occurred_at=now,
+    )
+    return Answer(response=response, cost=cost_event)
+
+
+def rejected(request: RequestEvent, code: str, message: str) -> Answer:
+    """A valid request we will not serve (unknown model, policy): answered, never dropped."""
+    return Answer(
+        response=ResponseEvent(
+            request_id=request.request_id,
+            tenant_id=request.tenant_id,
+            status=Status.REJECTED,
+            path=Path.NONE,
+            error=ErrorOut(code=code, message=message),
+            latency_ms=latency_ms(request, None, utcnow()),
+            metadata=request.metadata,
+        ),
+        cost=None,
+    )

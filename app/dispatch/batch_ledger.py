@@ -1,0 +1,117 @@
+"""The batch ledger: the one per-event agent that submits batches and owns their tables.
+
+Tables (partitioned like ``llm.batches``, whose records sit on their tenants' partition):
+
+* ``batches-pending``: record key → the batch slice (state ``submitting`` or ``submitted``),
+  polled by the poller timer until answered;
+* ``batches-requests``: request → record key, so a redelivered window whose requests
+  already sit in a batch is recognised and never submitted twice.
+
+A slice is written ``submitting`` before the provider call and ``submitted`` (with the
+provider's batch id) after it. If the worker dies between the two, the record is
+redelivered, finds ``submitting`` and submits again: the only window in which a batch can
+be duplicated at the provider; answers and costs stay single (stable ids downstream).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from app.dispatch.answers import from_result
+from app.dispatch.requests import deadline_allows_immediate, to_chat_request
+from app.events import Admitted, BatchRecord, Path, utcnow
+from app.intake.agent import dedupe_key
+from app.metrics import BATCH_SIZE
+from app.pipeline import Pipeline, log
+from app.providers.base import ChatResult, ProviderError
+
+
+def register(p: Pipeline) -> None:
+    pending = p.app.Table("batches-pending", default=None, partitions=p.settings.partitions)
+    members = p.app.Table("batches-requests", default=None, partitions=p.settings.partitions)
+    p.tables["batches_pending"] = pending
+    p.tables["batches_requests"] = members
+
+    @p.app.agent(p.topics.batches, name="batch-ledger")
+    async def ledger(stream: Any) -> Any:
+        async for event in stream.events():
+            if event.message.value is None:  # compaction tombstone
+                continue
+            record = await p.parse_internal(BatchRecord, event.message)
+            if record is None:
+                continue
+            if record.state == "submitting":
+                await _submit(p, pending, members, record)
+            elif record.state == "done":
+                _forget(pending, members, record.record_key)
+
+
+async def _submit(p: Pipeline, pending: Any, members: Any, record: BatchRecord) -> None:
+    key = record.record_key
+    current = pending.get(key)
+    if current is not None and current["state"] == "submitted":
+        return  # redelivered after a successful submit
+    fresh = [
+        a
+        for a in record.requests
+        if members.get(_member(a)) in (None, key)  # not already in another batch
+    ]
+    if not fresh:
+        return
+    for admitted in fresh:
+        members[_member(admitted)] = key
+    slice_ = record.model_copy(update={"requests": fresh, "updated_at": utcnow()})
+    pending[key] = slice_.model_dump(mode="json")
+    adapter = p.providers.get(record.provider)
+    try:
+        batch_id = await asyncio.wait_for(
+            adapter.submit_batch(
+                [to_chat_request(a) for a in fresh], metadata={"frugalflow_batch": key}
+            ),
+            timeout=p.settings.provider_timeout_s * 2.5,
+        )
+    except (ProviderError, TimeoutError) as exc:
+        code = exc.code if isinstance(exc, ProviderError) else "provider_timeout"
+        log.warning("batch submit failed (%s); %d requests go immediate", code, len(fresh))
+        _forget(pending, members, key)
+        await reroute_or_fail(p, fresh, code, f"batch submission failed: {exc}")
+        return
+    now = utcnow()
+    submitted = slice_.model_copy(
+        update={"state": "submitted", "provider_batch_id": batch_id, "submitted_at": now,
+                "updated_at": now}
+    )  # fmt: skip
+    pending[key] = submitted.model_dump(mode="json")
+    BATCH_SIZE.observe(len(fresh))
+    log.info("submitted %s batch %s with %d requests", record.provider, batch_id, len(fresh))
+
+
+async def reroute_or_fail(p: Pipeline, requests: list[Admitted], code: str, message: str) -> None:
+    """Requests the batch path could not answer go immediate if their deadline allows."""
+    now = utcnow()
+    for admitted in requests:
+        if deadline_allows_immediate(admitted, now, p.settings.provider_timeout_s):
+            await p.publish_admitted(admitted.model_copy(update={"path": "immediate"}))
+        else:
+            failure = ChatResult(
+                custom_id=admitted.request.request_id, ok=False, model=admitted.model,
+                error_code=code, error_message=message,
+            )  # fmt: skip
+            await p.publish_answer(from_result(admitted, failure, Path.BATCH))
+
+
+def _member(admitted: Admitted) -> str:
+    return dedupe_key(admitted.request.tenant_id, admitted.request.request_id)
+
+
+def _forget(pending: Any, members: Any, key: str) -> None:
+    current = pending.get(key)
+    if current is None:
+        return
+    for entry in current.get("requests", []):
+        request = entry["request"]
+        member = dedupe_key(request["tenant_id"], request["request_id"])
+        if members.get(member) == key:
+            del members[member]
+    del pending[key]

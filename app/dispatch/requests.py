@@ -1,0 +1,32 @@
+"""Admitted request → provider-neutral ``ChatRequest``, and the deadline rule for retries."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from app.events import Admitted
+from app.providers.base import ChatMessage, ChatRequest
+from app.providers.ids import safe_custom_id
+
+
+def to_chat_request(admitted: Admitted) -> ChatRequest:
+    request = admitted.request
+    return ChatRequest(
+        custom_id=safe_custom_id(request.request_id),
+        model=admitted.model,
+        messages=tuple(ChatMessage(role=m.role, content=m.content) for m in request.messages),
+        max_tokens=request.max_tokens,
+        system=request.system,
+        temperature=request.temperature,
+    )
+
+
+def deadline_allows_immediate(admitted: Admitted, now: datetime, call_timeout_s: float) -> bool:
+    """Can a failed batch request still be answered in time by an immediate call?"""
+    request = admitted.request
+    if request.deadline_s is None:
+        return True
+    start = request.created_at or admitted.admitted_at
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=now.tzinfo)
+    return now + timedelta(seconds=call_timeout_s) <= start + timedelta(seconds=request.deadline_s)

@@ -1,0 +1,199 @@
+"""Pydantic models of the wire contract (shared/CONTRACT.md) and the internal topics.
+
+Contract models are strict about what upstream services send (``RequestEvent``) and
+exact about what we emit: money is ``Decimal`` serialized as a string, never a float.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+
+Money = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str)]
+Id = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Path(StrEnum):
+    IMMEDIATE = "immediate"
+    BATCH = "batch"
+    RESPONSE_CACHE = "response_cache"
+    PATTERN = "pattern"
+    FALLBACK = "fallback"
+    NONE = "none"
+
+
+class Status(StrEnum):
+    OK = "ok"
+    FALLBACK = "fallback"
+    REJECTED = "rejected"
+    ERROR = "error"
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Literal["user", "assistant"]
+    content: str = Field(min_length=1)
+
+
+class RequestEvent(BaseModel):
+    """A NEW_RECORD on ``llm.requests``. Unknown fields are ignored (the contract may grow)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_type: Literal["NEW_RECORD"]
+    request_id: Id
+    tenant_id: Id
+    messages: list[Message] = Field(min_length=1)
+    max_tokens: int = Field(ge=1, le=65536)
+    system: str | None = None
+    model: str = Field("auto", min_length=1, max_length=128)
+    provider: str | None = Field(None, min_length=1, max_length=64)
+    priority: Literal["immediate", "batch"] = "immediate"
+    deadline_s: int | None = Field(None, ge=1)
+    service: str | None = Field(None, max_length=128)
+    use_case: str | None = Field(None, max_length=128)
+    user_id: str | None = Field(None, max_length=128)
+    temperature: float | None = Field(None, ge=0, le=2)
+    cache_ttl_s: int | None = Field(None, ge=0)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _last_message_from_user(self) -> RequestEvent:
+        if self.messages[-1].role != "user":
+            raise ValueError("the last message must come from 'user'")
+        return self
+
+
+class Admitted(BaseModel):
+    """A validated request on ``llm.admitted`` with the decisions intake made for it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request: RequestEvent
+    path: Literal["immediate", "batch"]
+    provider: str
+    model: str
+    requested_model: str  # what the caller asked for; the baseline is priced on it
+    admitted_at: datetime
+
+
+class UsageOut(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+
+
+class ErrorOut(BaseModel):
+    code: str
+    message: str
+
+
+class ResponseEvent(BaseModel):
+    """One answer per request id on ``llm.responses``."""
+
+    request_id: str
+    tenant_id: str
+    status: Status
+    path: Path
+    provider: str | None = None
+    model: str | None = None
+    content: str | None = None
+    usage: UsageOut = Field(default_factory=UsageOut)
+    cost_usd: Money = Decimal("0")
+    baseline_cost_usd: Money = Decimal("0")
+    error: ErrorOut | None = None
+    latency_ms: int = 0
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class Savings(BaseModel):
+    batch: Money = Decimal("0")
+    prompt_cache: Money = Decimal("0")
+    response_cache: Money = Decimal("0")
+    pattern: Money = Decimal("0")
+    routing: Money = Decimal("0")
+
+    def total(self) -> Decimal:
+        return self.batch + self.prompt_cache + self.response_cache + self.pattern + self.routing
+
+
+class CostEvent(BaseModel):
+    """One event per billed (or saved) answer on ``llm.cost-events``."""
+
+    event_id: str
+    request_id: str
+    tenant_id: str
+    service: str | None = None
+    use_case: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    path: Path
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    cost_usd: Money = Decimal("0")
+    baseline_cost_usd: Money = Decimal("0")
+    savings_usd: Savings = Field(default_factory=Savings)
+    success: bool
+    occurred_at: datetime
+
+    @staticmethod
+    def stable_id(tenant_id: str, request_id: str) -> str:
+        """Same request → same id, so a redelivered answer is never counted twice."""
+        return hashlib.sha256(f"cost\x00{tenant_id}\x00{request_id}".encode()).hexdigest()[:32]
+
+
+class DeadLetter(BaseModel):
+    reason: str
+    detail: str
+    source_topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: str
+    value_encoding: Literal["utf-8", "base64"]
+    occurred_at: datetime = Field(default_factory=utcnow)
+
+
+class Alert(BaseModel):
+    tenant_id: str
+    kind: str
+    period: str
+    spent_usd: Money
+    limit_usd: Money
+    occurred_at: datetime = Field(default_factory=utcnow)
+
+
+class BatchRecord(BaseModel):
+    """A provider batch's slice for one partition, kept on the compacted ``llm.batches``.
+
+    A provider batch may hold requests of several partitions; each partition gets its own
+    record (keyed ``<batch_key>:<partition>``) so whichever worker owns the partition
+    polls the batch and answers exactly its own requests, across restarts and rebalances.
+    """
+
+    batch_key: str
+    partition: int
+    state: Literal["submitting", "submitted", "done"]
+    provider: str
+    provider_batch_id: str | None = None
+    requests: list[Admitted] = Field(default_factory=list)
+    submitted_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def record_key(self) -> str:
+        return f"{self.batch_key}:{self.partition}"

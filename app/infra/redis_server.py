@@ -1,0 +1,256 @@
+"""A real, throw-away Redis for tests and ``make demo`` -- without Docker.
+
+Why: FrugalFlow's response cache lives in Redis, and its TTL/eviction behaviour
+is exactly what a fake would get wrong. When ``REDIS_URL`` does not answer,
+:func:`ensure_redis` starts Debian's ``redis-server`` (installing it with
+``apt-get`` when missing and we are root) as a child process on a free loopback
+port. It is a pure cache here, so persistence is off (``--save ''``,
+``--appendonly no``); the working dir still lives in a data dir we own so Redis
+never writes next to the caller's files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+import redis
+import redis.asyncio
+
+from app.infra.process import (
+    InfraError,
+    apt_install,
+    block_until_interrupted,
+    free_port,
+    start_process,
+    stop_process,
+    tail,
+    wait_for,
+)
+
+__all__ = ["InfraError", "LocalRedis", "ensure_redis", "is_reachable", "main"]
+
+log = logging.getLogger(__name__)
+
+_DEBIAN_BINARY = Path("/usr/bin/redis-server")
+
+
+async def is_reachable(url: str, timeout: float = 3) -> bool:
+    """True if the Redis at ``url`` answers PING within ``timeout``."""
+    client = redis.asyncio.Redis.from_url(
+        url, socket_connect_timeout=timeout, socket_timeout=timeout
+    )
+    try:
+        return bool(await asyncio.wait_for(client.ping(), timeout))
+    except Exception:
+        return False
+    finally:
+        await client.aclose()
+
+
+def _find_binary() -> Path | None:
+    found = shutil.which("redis-server")
+    if found:
+        return Path(found)
+    return _DEBIAN_BINARY if _DEBIAN_BINARY.is_file() else None
+
+
+class LocalRedis:
+    """A private ``redis-server`` on a free loopback port (or ``port``).
+
+    >>> with LocalRedis() as r:      # doctest: +SKIP
+    ...     url = r.url              # redis://127.0.0.1:PORT/0
+
+    ``data_dir`` holds the working dir and ``redis.log``; the default is a
+    temporary directory removed by :meth:`stop`.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        *,
+        port: int | None = None,
+        install: bool = True,
+        start_timeout: float = 20.0,
+    ) -> None:
+        self.install = install
+        self.start_timeout = start_timeout
+        self._requested_port = port
+        self._requested_data_dir = data_dir
+        self._tmp_data_dir: Path | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.data_dir: Path | None = None
+        self.log_path: Path | None = None
+        self.port: int | None = None
+        self.url: str | None = None
+        self.startup_seconds: float | None = None
+
+    def start(self) -> str:
+        """Start ``redis-server`` and return ``redis://127.0.0.1:PORT/0`` once PING works."""
+        if self._proc is not None and self._proc.poll() is None:
+            assert self.url is not None
+            return self.url
+        began = time.monotonic()
+        binary = _find_binary()
+        if binary is None:
+            if not self.install:
+                raise InfraError("redis-server is not installed (apt-get install redis-server)")
+            apt_install(["redis-server"])
+            binary = _find_binary()
+            if binary is None:
+                raise InfraError("installed redis-server but cannot find the binary")
+
+        if self._requested_data_dir is not None:
+            self.data_dir = self._requested_data_dir.expanduser().resolve()
+        else:
+            self._tmp_data_dir = Path(tempfile.mkdtemp(prefix="frugalflow-redis-"))
+            self.data_dir = self._tmp_data_dir
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.data_dir / "redis.log"
+
+        ports = [self._requested_port] if self._requested_port else [free_port() for _ in range(3)]
+        try:
+            for attempt, port in enumerate(ports, start=1):
+                if self._launch(binary, port):
+                    break
+                if attempt == len(ports):
+                    raise InfraError(
+                        f"port {port} is taken; redis log ({self.log_path}):\n{tail(self.log_path)}"
+                    )
+                log.info("port %s was taken; retrying on another port", port)
+        except BaseException:
+            self._remove_tmp_dir()
+            raise
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.startup_seconds = time.monotonic() - began
+        log.info("redis ready at %s in %.2fs", self.url, self.startup_seconds)
+        return self.url
+
+    def stop(self) -> None:
+        """SIGTERM (Redis exits without saving, persistence is off), then SIGKILL."""
+        if self._proc is not None:
+            stop_process(self._proc, sig=signal.SIGTERM, timeout=10)
+            self._proc = None
+        self._remove_tmp_dir()
+
+    def __enter__(self) -> LocalRedis:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _launch(self, binary: Path, port: int) -> bool:
+        """Start on ``port``; False if the port turned out to be taken."""
+        assert self.data_dir is not None and self.log_path is not None
+        log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
+        proc = start_process(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.data_dir,
+                "--daemonize",
+                "no",
+                "--logfile",
+                "",
+            ],
+            self.log_path,
+            cwd=self.data_dir,
+        )
+        self._proc = proc
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                raise InfraError(f"redis-server exited with code {proc.returncode}")
+            client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
+            try:
+                return bool(client.ping())
+            finally:
+                client.close()
+
+        try:
+            wait_for(ready, self.start_timeout, f"redis-server on 127.0.0.1:{port} to answer PING")
+        except InfraError as exc:
+            stop_process(proc, timeout=5)
+            self._proc = None
+            with self.log_path.open("rb") as fh:
+                fh.seek(log_start)
+                new_log = fh.read().decode("utf-8", errors="replace")
+            if "Address already in use" in new_log:
+                return False
+            raise InfraError(f"{exc}; redis log ({self.log_path}):\n{tail(self.log_path)}") from exc
+        self.port = port
+        return True
+
+    def _remove_tmp_dir(self) -> None:
+        if self._tmp_data_dir is not None:
+            shutil.rmtree(self._tmp_data_dir, ignore_errors=True)
+            self._tmp_data_dir = None
+
+
+async def ensure_redis(url_env: str | None, data_dir: Path) -> tuple[str, LocalRedis | None]:
+    """Return a working Redis URL: ``url_env`` if it answers, else a freshly started local one.
+
+    The second element is the :class:`LocalRedis` to ``stop()`` later, or
+    ``None`` when the configured Redis was used.
+    """
+    if url_env:
+        if await is_reachable(url_env):
+            return url_env, None
+        log.warning("REDIS_URL is not reachable; starting a local redis-server in %s", data_dir)
+    server = LocalRedis(data_dir)
+    url = await asyncio.to_thread(server.start)
+    return url, server
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m app.infra.redis_server run``: start a local Redis and block until Ctrl-C."""
+    parser = argparse.ArgumentParser(prog="python -m app.infra.redis_server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start a local redis-server and wait for Ctrl-C")
+    run.add_argument("--data-dir", type=Path, default=None, help="working dir (default: temporary)")
+    run.add_argument("--port", type=int, default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    server = LocalRedis(args.data_dir, port=args.port)
+    try:
+        url = server.start()
+        print(f"REDIS_URL={url}", flush=True)
+        print(
+            f"# redis-server in {server.data_dir}, started in {server.startup_seconds:.2f}s; "
+            "Ctrl-C to stop",
+            flush=True,
+        )
+        block_until_interrupted()
+    except InfraError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Intake: validate → dead-letter, dedupe, choose the path, publish to ``llm.admitted``."""

@@ -1,0 +1,84 @@
+"""The intake agent: one record at a time, because it owns the dedupe table.
+
+Dedupe stores where a request id was first seen (``partition:offset``). A redelivery of
+that same record after a crash is processed again (its earlier output may not have been
+flushed); a *different* record with the same id is a duplicate and is dead-lettered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.dispatch.answers import rejected
+from app.events import Admitted, DeadLetter, utcnow
+from app.intake.route import RouteRejected, choose_route
+from app.intake.validate import Reason, dead_letter, validate_record
+from app.pipeline import Pipeline
+
+
+def dedupe_key(tenant_id: str, request_id: str) -> str:
+    return f"{len(tenant_id)}:{tenant_id}:{request_id}"  # length prefix: unambiguous
+
+
+def register(p: Pipeline) -> None:
+    seen = p.app.Table(
+        "intake-seen", default=None, partitions=p.settings.partitions, key_type=str, value_type=str
+    )
+    p.tables["seen"] = seen
+
+    @p.app.agent(p.topics.requests, name="intake")
+    async def intake(stream: Any) -> Any:
+        async for event in stream.events():
+            await _handle(p, seen, event.message)
+
+    async def _handle(p: Pipeline, seen: Any, msg: Any) -> None:
+        result = validate_record(
+            msg.key,
+            msg.value,
+            topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+            max_value_bytes=p.settings.max_value_bytes,
+        )
+        if isinstance(result, DeadLetter):
+            await p.publish_dead_letter(result, msg.key)
+            return
+        request = result
+        key, origin = (
+            dedupe_key(request.tenant_id, request.request_id),
+            f"{msg.partition}:{msg.offset}",
+        )
+        first_seen = seen.get(key)
+        if first_seen is not None and first_seen != origin:
+            letter = dead_letter(
+                Reason.DUPLICATE_REQUEST,
+                f"request_id {request.request_id!r} was already accepted at {first_seen}",
+                msg.key, msg.value, msg.topic, msg.partition, msg.offset,
+            )  # fmt: skip
+            await p.publish_dead_letter(letter, msg.key)
+            return
+        seen[key] = origin
+        try:
+            route = choose_route(request, p.settings, p.providers.batch_capable())
+        except RouteRejected as exc:
+            await p.publish_answer(rejected(request, exc.code, exc.message))
+            return
+        if not p.providers.is_configured(route.provider):
+            await p.publish_answer(
+                rejected(
+                    request,
+                    "provider_not_configured",
+                    f"provider {route.provider!r} has no API key and no emulator configured",
+                )
+            )
+            return
+        await p.publish_admitted(
+            Admitted(
+                request=request,
+                path=route.path,  # type: ignore[arg-type]
+                provider=route.provider,
+                model=route.model,
+                requested_model=route.requested_model,
+                admitted_at=utcnow(),
+            )
+        )

@@ -1,0 +1,75 @@
+"""Which providers this deployment can reach, and their adapters (built lazily).
+
+Adapters are created on first use, inside the running event loop, because SDK clients
+bind to the loop they were created in. A provider with no API key uses the emulator
+when ``FRUGALFLOW_EMULATOR_URL`` is set, and is "not configured" otherwise.
+"""
+
+from __future__ import annotations
+
+from app.providers.base import ProviderAdapter
+from app.settings import Settings
+
+EMULATOR_KEY = "emulator-key"  # the emulator accepts any key; never a real secret
+
+BATCH_CAPABLE = frozenset({"anthropic", "openai"})
+
+
+class ProviderNotConfigured(LookupError):
+    pass
+
+
+class ProviderRegistry:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._adapters: dict[str, ProviderAdapter] = {}
+
+    def is_configured(self, provider: str) -> bool:
+        return self._credentials(provider) is not None
+
+    def batch_capable(self) -> set[str]:
+        return {name for name in BATCH_CAPABLE if self.is_configured(name)}
+
+    def uses_emulator(self, provider: str) -> bool:
+        creds = self._credentials(provider)
+        return creds is not None and creds[0] == EMULATOR_KEY
+
+    def get(self, provider: str) -> ProviderAdapter:
+        adapter = self._adapters.get(provider)
+        if adapter is None:
+            adapter = self._adapters[provider] = self._build(provider)
+        return adapter
+
+    async def aclose(self) -> None:
+        for adapter in self._adapters.values():
+            await adapter.aclose()
+        self._adapters.clear()
+
+    def _credentials(self, provider: str) -> tuple[str, str | None] | None:
+        s = self._settings
+        if provider == "anthropic":
+            key, base = s.anthropic_api_key, s.anthropic_base_url
+        elif provider == "openai":
+            key, base = s.openai_api_key, s.openai_base_url
+        else:
+            return None
+        if key is not None:
+            return key.get_secret_value(), base
+        if s.emulator_url:
+            root = s.emulator_url.rstrip("/")
+            return EMULATOR_KEY, root if provider == "anthropic" else f"{root}/v1"
+        return None
+
+    def _build(self, provider: str) -> ProviderAdapter:
+        creds = self._credentials(provider)
+        if creds is None:
+            raise ProviderNotConfigured(provider)
+        api_key, base_url = creds
+        timeout = self._settings.provider_timeout_s
+        if provider == "anthropic":
+            from app.providers.anthropic_adapter import AnthropicAdapter
+
+            return AnthropicAdapter(api_key=api_key, base_url=base_url, timeout_s=timeout)
+        from app.providers.openai_adapter import OpenAIAdapter
+
+        return OpenAIAdapter(api_key=api_key, base_url=base_url, timeout_s=timeout)

@@ -1,0 +1,111 @@
+"""Deployment settings, read once at start from ``FRUGALFLOW_*`` environment variables.
+
+Frozen and validated: a bad value stops the worker with one readable line (see
+``load_settings``). Secrets are ``SecretStr`` so they never print in logs or reprs.
+A few de-facto standard variables are honoured without the prefix
+(``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL``, ``REDIS_URL``, ``ANTHROPIC_API_KEY``,
+``OPENAI_API_KEY``) because every tool in this space reads them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(SystemExit):
+    """Raised with one readable line when the environment holds an invalid setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FRUGALFLOW_", frozen=True, extra="ignore", populate_by_name=True
+    )
+
+    # --- Kafka
+    kafka_bootstrap_servers: str = Field(
+        "localhost:9092",
+        validation_alias=AliasChoices(
+            "FRUGALFLOW_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"
+        ),
+    )
+    topic_prefix: str = Field("", pattern=r"^[A-Za-z0-9._-]*$", max_length=100)
+    partitions: int = Field(4, ge=1, le=1024, description="partition count shared by all topics")
+    replication_factor: int = Field(1, ge=1, le=10)
+    app_id: str = Field("frugalflow", pattern=r"^[A-Za-z0-9._-]+$")
+    worker_id: str = Field("", description="stable consumer-group instance id (StatefulSet name)")
+    data_dir: str = Field("./var/worker", description="Faust table state directory")
+    web_port: int = Field(6066, ge=0, le=65535)
+    web_host: str = "127.0.0.1"
+    # Tansu (the local broker) needs a few client settings adjusted; see app/kafka_compat.py.
+    broker_flavor: Literal["kafka", "tansu"] = "kafka"
+
+    # --- Intake
+    max_value_bytes: int = Field(1024 * 1024, ge=1024)
+
+    # --- Path choice and windows
+    batch_min_deadline_s: int = Field(
+        3600, ge=1, description="a batch-priority request needs at least this deadline"
+    )
+    window_max_requests: int = Field(500, ge=1, le=100_000)
+    window_max_seconds: float = Field(2.0, gt=0, le=3600)
+    # Under 1 MiB: the slice is also kept in a table whose changelog uses broker defaults.
+    batch_record_max_bytes: int = Field(900 * 1024, ge=128 * 1024, le=16 * 1024 * 1024)
+    immediate_concurrency: int = Field(32, ge=1, le=1024)
+    batch_poll_interval_s: float = Field(5.0, gt=0, le=3600)
+
+    # --- Providers
+    default_provider: Literal["anthropic", "openai"] = "anthropic"
+    default_model: str = "claude-haiku-4-5"
+    default_openai_model: str = "gpt-4o-mini"
+    anthropic_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("FRUGALFLOW_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
+    )
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("FRUGALFLOW_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    anthropic_base_url: str | None = None
+    openai_base_url: str | None = None
+    emulator_url: str | None = Field(
+        None, description="provider emulator used for every provider that has no key"
+    )
+    provider_timeout_s: float = Field(30.0, gt=0, le=600)
+
+    # --- Sink
+    database_url: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("FRUGALFLOW_DATABASE_URL", "DATABASE_URL")
+    )
+    redis_url: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("FRUGALFLOW_REDIS_URL", "REDIS_URL")
+    )
+    sink_batch_size: int = Field(500, ge=1, le=100_000)
+    sink_batch_seconds: float = Field(1.0, gt=0, le=60)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _hosts_have_ports(cls, value: str) -> str:
+        for host in value.split(","):
+            name, _, port = host.strip().rpartition(":")
+            if not name or not port.isdigit():
+                raise ValueError(f"expected host:port[,host:port...], got {value!r}")
+        return value
+
+    def topic(self, name: str) -> str:
+        """A contract topic's name with this deployment's prefix."""
+        return f"{self.topic_prefix}{name}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; on an invalid value raise ``SettingsError`` with one readable line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"FRUGALFLOW_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise SettingsError(f"frugalflow: invalid setting: {problems}") from None

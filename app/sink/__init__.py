@@ -1,0 +1,1 @@
+"""The cost sink: ``llm.cost-events`` → Postgres (idempotent on ``event_id``) + Prometheus."""

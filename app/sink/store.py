@@ -1,0 +1,99 @@
+"""Postgres access for the sink: migrations at start, idempotent batch inserts.
+
+Migrations are the numbered ``migrations/*.sql`` files, applied once each in order under
+an advisory lock, so several workers starting together apply them exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import resources
+
+import asyncpg
+
+from app.events import CostEvent
+
+_MIGRATION_LOCK = 0x46464C57  # "FFLW": one advisory lock id for the whole project
+
+_INSERT = """
+INSERT INTO cost_events (
+    event_id, request_id, tenant_id, service, use_case, provider, model, path,
+    input_tokens, output_tokens, cache_write_tokens, cache_read_tokens,
+    cost_usd, baseline_cost_usd, savings_batch, savings_prompt_cache,
+    savings_response_cache, savings_pattern, savings_routing, success, occurred_at)
+SELECT * FROM unnest(
+    $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+    $8::text[], $9::int[], $10::int[], $11::int[], $12::int[], $13::numeric[],
+    $14::numeric[], $15::numeric[], $16::numeric[], $17::numeric[], $18::numeric[],
+    $19::numeric[], $20::bool[], $21::timestamptz[])
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id
+"""
+
+_COLUMNS = 21
+
+
+class CostStore:
+    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 4) -> None:
+        self._dsn = dsn
+        self._min, self._max = min_size, max_size
+        self._pool: asyncpg.Pool | None = None
+
+    async def start(self) -> None:
+        self._pool = await asyncpg.create_pool(
+            self._dsn, min_size=self._min, max_size=self._max, command_timeout=30
+        )
+        await self.migrate()
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("CostStore is not started")
+        return self._pool
+
+    async def migrate(self) -> list[str]:
+        """Apply pending migrations; returns the names applied now."""
+        applied_now: list[str] = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+            for name, sql in _migrations():
+                if name in done:
+                    continue
+                await conn.execute(sql)
+                await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
+                applied_now.append(name)
+        return applied_now
+
+    async def insert(self, events: Sequence[CostEvent]) -> set[str]:
+        """Insert in one statement; returns the event ids that were new (not duplicates)."""
+        if not events:
+            return set()
+        columns: list[list[object]] = [[] for _ in range(_COLUMNS)]
+        for e in events:
+            s = e.savings_usd
+            row = (
+                e.event_id, e.request_id, e.tenant_id, e.service, e.use_case, e.provider,
+                e.model, e.path.value, e.input_tokens, e.output_tokens, e.cache_write_tokens,
+                e.cache_read_tokens, e.cost_usd, e.baseline_cost_usd, s.batch, s.prompt_cache,
+                s.response_cache, s.pattern, s.routing, e.success, e.occurred_at,
+            )  # fmt: skip
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
+        rows = await self.pool.fetch(_INSERT, *columns)
+        return {r["event_id"] for r in rows}
+
+
+def _migrations() -> list[tuple[str, str]]:
+    folder = resources.files("app.sink").joinpath("migrations")
+    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    return [(f.name, f.read_text()) for f in files]
