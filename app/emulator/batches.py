@@ -8,6 +8,7 @@ match. The provider modules own the wire shapes; this module owns timing and fat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -115,10 +116,8 @@ class BatchRunner:
             await asyncio.sleep(0)  # let the create response go out first
             if start is not None and not start():
                 return
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), delay_s())
-            except TimeoutError:
-                pass
             finish()
         except asyncio.CancelledError:
             raise

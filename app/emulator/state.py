@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,10 +55,8 @@ class EmulatorState:
 
     async def hang(self, seconds: float) -> None:
         """Sleep like a stuck upstream, but end promptly when the server stops."""
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.wait(), seconds)
-        except TimeoutError:
-            pass
 
 
 STATE_KEY = web.AppKey("frugalflow_emulator_state", EmulatorState)

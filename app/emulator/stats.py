@@ -24,8 +24,10 @@ class Stats:
         if self.recent.maxlen != log_size:
             self.recent = deque(self.recent, maxlen=log_size)
 
-    def record_request(self, endpoint: str, body: Any) -> None:
+    def count_request(self, endpoint: str) -> None:
         self.requests[endpoint] += 1
+
+    def log_body(self, endpoint: str, body: Any) -> None:
         self.recent.append({"endpoint": endpoint, "at": time.time(), "body": body})
 
     def snapshot(self) -> dict[str, Any]:

@@ -332,6 +332,7 @@ class LocalPostgres:
 
         if not (pgdata / "PG_VERSION").exists():
             self._initdb(bin_dir, pgdata, cluster_dir, user, env)
+        _refuse_if_running(pgdata)
 
         ports = [self._requested_port] if self._requested_port else [free_port() for _ in range(3)]
         for attempt, port in enumerate(ports, start=1):
@@ -490,6 +491,20 @@ class LocalPostgres:
             if path is not None:
                 shutil.rmtree(path, ignore_errors=True)
                 setattr(self, attr, None)
+
+
+def _refuse_if_running(pgdata: Path) -> None:
+    """Clear error when a server (e.g. orphaned by a killed test run) still owns ``pgdata``."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError, IndexError):
+        return  # no pid file, or a stale one: postgres itself cleans that up
+    if b"postgres" in cmdline:
+        raise InfraError(
+            f"a postgres server (pid {pid}) is already running on {pgdata}; "
+            f"stop it (kill -INT {pid}) or use another data dir"
+        )
 
 
 def _has_user(name: str) -> bool:

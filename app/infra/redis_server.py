@@ -25,6 +25,9 @@ from types import TracebackType
 
 import redis
 import redis.asyncio
+import redis.asyncio.retry
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from app.infra.process import (
     InfraError,
@@ -47,7 +50,10 @@ _DEBIAN_BINARY = Path("/usr/bin/redis-server")
 async def is_reachable(url: str, timeout: float = 3) -> bool:
     """True if the Redis at ``url`` answers PING within ``timeout``."""
     client = redis.asyncio.Redis.from_url(
-        url, socket_connect_timeout=timeout, socket_timeout=timeout
+        url,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        retry=redis.asyncio.retry.Retry(NoBackoff(), 0),  # a probe: one try, no backoff
     )
     try:
         return bool(await asyncio.wait_for(client.ping(), timeout))
@@ -184,7 +190,14 @@ class LocalRedis:
         def ready() -> bool:
             if proc.poll() is not None:
                 raise InfraError(f"redis-server exited with code {proc.returncode}")
-            client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
+            # No retries: redis-py's default backoff would hide a dead server for seconds.
+            client = redis.Redis(
+                host="127.0.0.1",
+                port=port,
+                socket_timeout=1,
+                socket_connect_timeout=1,
+                retry=Retry(NoBackoff(), 0),
+            )
             try:
                 return bool(client.ping())
             finally:

@@ -1,0 +1,121 @@
+"""Helpers for end-to-end tests: a worker process, an upstream producer, output readers."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from app.infra.process import free_port
+from app.infra.worker_process import ChildProcess
+
+
+@dataclass
+class Deployment:
+    """One isolated FrugalFlow deployment (topic prefix + app id) for one test."""
+
+    bootstrap: str
+    dsn: str
+    emulator_url: str
+    prefix: str
+    workdir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    workers: list[ChildProcess] = field(default_factory=list)
+
+    def topic(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def env(self) -> dict[str, str]:
+        return {
+            "FRUGALFLOW_KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "FRUGALFLOW_DATABASE_URL": self.dsn,
+            "FRUGALFLOW_EMULATOR_URL": self.emulator_url,
+            "FRUGALFLOW_TOPIC_PREFIX": self.prefix,
+            "FRUGALFLOW_APP_ID": f"{self.prefix}frugalflow",
+            "FRUGALFLOW_PARTITIONS": "4",
+            "FRUGALFLOW_WINDOW_MAX_SECONDS": "0.5",
+            "FRUGALFLOW_BATCH_POLL_INTERVAL_S": "0.5",
+            "FRUGALFLOW_PROVIDER_TIMEOUT_S": "10",
+            **self.extra_env,
+        }
+
+    def start_worker(self, name: str = "w1") -> ChildProcess:
+        port = free_port()
+        env = {
+            **self.env(),
+            "FRUGALFLOW_WEB_PORT": str(port),
+            "FRUGALFLOW_DATA_DIR": str(self.workdir / name),
+        }
+        worker = ChildProcess(name, ["worker"], env, self.workdir / f"{name}.log").start()
+        worker.wait_http(f"http://127.0.0.1:{port}/metrics", timeout=120)
+        self.workers.append(worker)
+        return worker
+
+    def stop_all(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+    async def publish(self, records: list[tuple[bytes | None, bytes]]) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, max_request_size=4 << 20)
+        await producer.start()
+        try:
+            for key, value in records:
+                await producer.send(self.topic("llm.requests"), key=key, value=value)
+            await producer.flush()
+        finally:
+            await producer.stop()
+
+    async def read(
+        self, topic: str, *, until: int, timeout: float = 90, settle: float = 1.5
+    ) -> list[dict[str, Any]]:
+        """Every record of ``topic`` once ``until`` have arrived (plus ``settle`` s for extras)."""
+        consumer = AIOKafkaConsumer(
+            self.topic(topic), bootstrap_servers=self.bootstrap, group_id=None,
+            auto_offset_reset="earliest", enable_auto_commit=False,
+            max_partition_fetch_bytes=8 << 20, fetch_max_bytes=16 << 20,
+        )  # fmt: skip
+        await consumer.start()
+        out: list[dict[str, Any]] = []
+        deadline, settled_at = time.monotonic() + timeout, None
+        try:
+            while time.monotonic() < deadline:
+                batches = await consumer.getmany(timeout_ms=300)
+                for messages in batches.values():
+                    out.extend(json.loads(m.value) for m in messages if m.value is not None)
+                if len(out) >= until:
+                    settled_at = settled_at or time.monotonic() + settle
+                    if time.monotonic() >= settled_at:
+                        break
+        finally:
+            await consumer.stop()
+        return out
+
+    async def cost_rows(self, like: str) -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            return await conn.fetch(
+                "SELECT * FROM cost_events WHERE request_id LIKE $1 ORDER BY request_id", like
+            )
+        except asyncpg.UndefinedTableError:
+            return []
+        finally:
+            await conn.close()
+
+
+def request(
+    request_id: str, tenant: str, *, priority: str = "immediate", model: str = "auto",
+    system: str | None = None, content: str = "What is the capital of France?", **extra: Any,
+) -> tuple[bytes, bytes]:  # fmt: skip
+    body: dict[str, Any] = {
+        "event_type": "NEW_RECORD", "request_id": request_id, "tenant_id": tenant,
+        "messages": [{"role": "user", "content": content}], "max_tokens": 64,
+        "model": model, "priority": priority, **extra,
+    }  # fmt: skip
+    if system is not None:
+        body["system"] = system
+    return tenant.encode(), json.dumps(body).encode()
