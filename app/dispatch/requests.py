@@ -6,13 +6,12 @@ from datetime import datetime, timedelta
 
 from app.events import Admitted
 from app.providers.base import ChatMessage, ChatRequest
-from app.providers.ids import safe_custom_id
 
 
 def to_chat_request(admitted: Admitted) -> ChatRequest:
     request = admitted.request
     return ChatRequest(
-        custom_id=safe_custom_id(request.request_id),
+        custom_id=request.request_id,  # adapters submit safe_custom_id() of it to batch APIs
         model=admitted.model,
         messages=tuple(ChatMessage(role=m.role, content=m.content) for m in request.messages),
         max_tokens=request.max_tokens,

@@ -25,7 +25,15 @@ from app.emulator.tokens import (
 )
 
 MAX_CACHE_BREAKPOINTS = 4
-ROLES = frozenset({"user", "assistant"})
+ROLES = frozenset({"user", "assistant", "system"})
+LEGACY_API_VERSION = "2023-06-01"
+# From this ``anthropic-version`` on (sent by SDK 2.x) sampling parameters are rejected.
+NO_SAMPLING_API_VERSION = "2026-10-21"
+SAMPLING_PARAMS = ("temperature", "top_p", "top_k")
+
+
+def api_version(request: web.Request) -> str:
+    return request.headers.get("anthropic-version", LEGACY_API_VERSION)
 
 
 def _blocks(content: Any, where: str) -> list[dict[str, Any]]:
@@ -39,18 +47,26 @@ def _blocks(content: Any, where: str) -> list[dict[str, Any]]:
             raise bad_request(f"{where}.{index}: each content block needs a string 'type'")
         if block["type"] == "text" and not isinstance(block.get("text"), str):
             raise bad_request(f"{where}.{index}.text: Field required")
-        cache_control = block.get("cache_control")
-        if cache_control is not None and (
-            not isinstance(cache_control, dict)
-            or cache_control.get("type") != "ephemeral"
-            or cache_control.get("ttl", "5m") not in ("5m", "1h")
-        ):
-            raise bad_request(f"{where}.{index}.cache_control: invalid cache_control")
+        _check_cache_control(block.get("cache_control"), f"{where}.{index}.cache_control")
     return list(content)
 
 
-def validate_params(body: Mapping[str, Any]) -> dict[str, Any]:
-    """Check a Messages request; returns it with ``system``/contents normalized to blocks."""
+def _check_cache_control(value: Any, where: str) -> None:
+    if value is not None and (
+        not isinstance(value, dict)
+        or value.get("type") != "ephemeral"
+        or value.get("ttl", "5m") not in ("5m", "1h")
+    ):
+        raise bad_request(f"{where}: expected {{'type': 'ephemeral', 'ttl'?: '5m' | '1h'}}")
+
+
+def validate_params(
+    body: Mapping[str, Any], version: str = NO_SAMPLING_API_VERSION
+) -> dict[str, Any]:
+    """Check a Messages request; returns it with ``system``/contents normalized to blocks.
+
+    A top-level ``cache_control`` is moved onto the last block of the last message.
+    """
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise bad_request("model: Field required")
@@ -66,6 +82,10 @@ def validate_params(body: Mapping[str, Any]) -> dict[str, Any]:
         raise bad_request("messages: at least one message is required")
     if body.get("stream"):
         raise bad_request("stream: streaming is not supported by the emulator")
+    if version >= NO_SAMPLING_API_VERSION:
+        for name in SAMPLING_PARAMS:
+            if name in body:
+                raise bad_request(f"{name}: Extra inputs are not permitted")
     temperature = body.get("temperature")
     if temperature is not None and (
         not isinstance(temperature, int | float) or not 0.0 <= temperature <= 1.0
@@ -75,9 +95,19 @@ def validate_params(body: Mapping[str, Any]) -> dict[str, Any]:
     normalized_messages = []
     for index, message in enumerate(messages):
         if not isinstance(message, dict) or message.get("role") not in ROLES:
-            raise bad_request(f"messages.{index}.role: Input should be 'user' or 'assistant'")
+            raise bad_request(
+                f"messages.{index}.role: Input should be 'user', 'assistant' or 'system'"
+            )
         content = _blocks(message.get("content"), f"messages.{index}.content")
+        if message["role"] == "system" and any(b.get("type") != "text" for b in content):
+            raise bad_request(f"messages.{index}.content: system messages take text blocks only")
         normalized_messages.append({"role": message["role"], "content": content})
+    top_level_cache = body.get("cache_control")
+    if top_level_cache is not None:
+        _check_cache_control(top_level_cache, "cache_control")
+        last = normalized_messages[-1]["content"]
+        if last:
+            last[-1] = {**last[-1], "cache_control": top_level_cache}
     system = body.get("system")
     system_blocks = None if system is None else _blocks(system, "system")
     if system_blocks is not None and any(b.get("type") != "text" for b in system_blocks):
@@ -157,7 +187,7 @@ def create_message(
 
 async def handle_create_message(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
-    params = validate_params(await read_json_object(request))
+    params = validate_params(await read_json_object(request), api_version(request))
     return web.json_response(
         create_message(state, params), headers={"request-id": new_request_id("anthropic")}
     )

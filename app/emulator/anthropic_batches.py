@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from app.emulator.anthropic_api import create_message, validate_params
+from app.emulator.anthropic_api import api_version, create_message, validate_params
 from app.emulator.batches import BATCH_WINDOW_S, AnthropicBatch, new_id, plan_outcomes, rfc3339
 from app.emulator.bodies import read_json_object
 from app.emulator.errors import ApiError, anthropic_error_body, bad_request
@@ -74,7 +74,7 @@ def _process(state: EmulatorState, batch: AnthropicBatch) -> None:
             result = {"type": "errored", "error": anthropic_error_body(500, message)}
         else:
             try:
-                params = validate_params(request["params"])
+                params = validate_params(request["params"], batch.api_version)
             except ApiError as exc:
                 error = anthropic_error_body(exc.status, exc.message)
                 result = {"type": "errored", "error": error}
@@ -111,6 +111,7 @@ async def handle_create(request: web.Request) -> web.Response:
     batch = AnthropicBatch(
         id=new_id("msgbatch_"),
         requests=[{"custom_id": r["custom_id"], "params": r["params"]} for r in requests],
+        api_version=api_version(request),
     )
     state.anthropic_batches[batch.id] = batch
     state.stats.batches_created["anthropic"] += 1

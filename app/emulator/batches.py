@@ -57,6 +57,7 @@ def plan_outcomes(
 class AnthropicBatch:
     id: str
     requests: list[dict[str, Any]]  # [{"custom_id", "params"}]
+    api_version: str  # anthropic-version of the create call: params are checked against it
     created_at: float = field(default_factory=time.time)
     processing_status: str = "in_progress"  # in_progress | canceling | ended
     ended_at: float | None = None

@@ -322,7 +322,7 @@ async def _alive_brokers(bootstrap: str, timeout_s: float) -> int:
         await admin.close()
 
 
-def _probe_ready(bootstrap: str, timeout_s: float = 3.0) -> bool:
+def _probe_ready(bootstrap: str, timeout_s: float = 1.5) -> bool:
     """True once the broker answers a metadata request listing itself (it is unfenced).
 
     Runs its own event loop in a worker thread, so ``start()`` also works when called from
@@ -398,6 +398,15 @@ def _checked_archive(java: str, archive: Path, libs: Path) -> bool:
             log.warning("dropping unusable class-data archive %s", archive)
             archive.unlink(missing_ok=True)
     return _ARCHIVES_CHECKED[version]
+
+
+def _drop_stale_dumps(archive: Path, max_age_s: float = 600) -> None:
+    # The JVM writes its dump only while exiting (a few seconds), so an old temp file is the
+    # leftover of a harness that died before publishing it: ~50 MB each, don't let them pile up.
+    for leftover in archive.parent.glob(f"{archive.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if time.time() - leftover.stat().st_mtime > max_age_s:
+                leftover.unlink()
 
 
 def _publish_archive(java: str, dumped: Path, libs: Path) -> None:
@@ -538,6 +547,7 @@ class ApacheKafkaBroker:
             return [f"-XX:SharedArchiveFile={archive}", *_CDS_QUIET]
         if not may_dump:
             return []
+        _drop_stale_dumps(archive)
         # A private temp name: parallel brokers must not write the same file.
         self._cds_dump = archive.with_name(f"{archive.name}.{uuid.uuid4().hex[:12]}.tmp")
         return [f"-XX:ArchiveClassesAtExit={self._cds_dump}", *_CDS_QUIET]

@@ -52,15 +52,22 @@ async def test_topic_with_three_partitions_produce_consume(broker: TansuBroker) 
         await producer.stop()
     assert [(m.partition, m.offset) for m in sent] == [(0, 0), (1, 0), (2, 0)]
 
+    # Tansu answers the first JoinGroup after session_timeout_ms / 2 (5 s with the default).
     consumer = AIOKafkaConsumer(
-        "requests", bootstrap_servers=servers, group_id="g", auto_offset_reset="earliest"
+        "requests",
+        bootstrap_servers=servers,
+        group_id="g",
+        auto_offset_reset="earliest",
+        session_timeout_ms=2000,
+        heartbeat_interval_ms=500,
     )
     await consumer.start()
     try:
         got: dict[int, bytes | None] = {}
         for _ in range(40):
             for tp, records in (await consumer.getmany(timeout_ms=500)).items():
-                got.update({tp.partition: r.value for r in records})
+                for record in records:
+                    got[tp.partition] = record.value
             if len(got) == 3:
                 break
     finally:

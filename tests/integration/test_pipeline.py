@@ -73,11 +73,16 @@ async def test_every_request_is_answered_once_and_costed_once(deployment: Deploy
     assert paths == {"batch": n // 2, "immediate": n // 2}
     assert all(by_id[f"{run}-{i}"]["status"] == "ok" for i in range(n))
     assert by_id[f"{run}-3"]["metadata"] == {"i": 3}
-    for i in range(n):
-        answer = by_id[f"{run}-{i}"]
-        assert Decimal(answer["cost_usd"]) <= Decimal(answer["baseline_cost_usd"])
-    # Batch answers cost half of real time for the same usage.
-    assert any(Decimal(by_id[f"{run}-{i}"]["cost_usd"]) > 0 for i in range(n))
+    # A cache write costs more than list price (25 % premium), so one immediate answer may
+    # exceed its baseline; batch answers never do, and the whole run is cheaper.
+    mine = [by_id[f"{run}-{i}"] for i in range(n)]
+    for answer in mine:
+        assert Decimal(answer["cost_usd"]) > 0
+        if answer["path"] == "batch":
+            assert Decimal(answer["cost_usd"]) < Decimal(answer["baseline_cost_usd"])
+    assert sum(Decimal(a["cost_usd"]) for a in mine) < sum(
+        Decimal(a["baseline_cost_usd"]) for a in mine
+    )
 
     letters = await deployment.read("llm.dead-letter", until=5, timeout=30)
     assert sorted(d["reason"] for d in letters) == sorted(

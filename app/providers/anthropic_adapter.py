@@ -1,0 +1,206 @@
+"""Anthropic adapter: Messages for immediate calls, Message Batches for the batch path.
+
+Uses the official ``anthropic.AsyncAnthropic`` with SDK retries disabled; retries follow
+``errors.RetryPolicy``. A system prompt long enough to be cacheable (estimated
+``len(chars) / 4 >= min_cacheable_tokens``) is sent as one text block with
+``cache_control: {"type": "ephemeral"}`` so repeats are billed as cache reads.
+
+Batch ``custom_id``s are ``ids.safe_custom_id(request.custom_id)`` and results report them
+as such (Anthropic requires ``^[a-zA-Z0-9_-]{1,64}$``). Anthropic batches carry no metadata,
+so ``submit_batch``'s ``metadata`` is not sent, nor is ``ChatRequest.temperature`` (API
+version 2026-10-21, used by SDK 2.x, rejects sampling parameters). Result lines other than
+``succeeded`` carry no model, so their ``ChatResult.model`` is ``""``.
+"""
+
+from __future__ import annotations
+
+import anthropic
+from anthropic.types import Message, MessageParam, TextBlockParam
+from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
+from anthropic.types.messages import (
+    MessageBatch,
+    MessageBatchCanceledResult,
+    MessageBatchErroredResult,
+    MessageBatchExpiredResult,
+    MessageBatchIndividualResponse,
+    MessageBatchSucceededResult,
+)
+from anthropic.types.messages.batch_create_params import Request as BatchRequestParam
+
+from app.providers.base import BatchPoll, BatchState, ChatRequest, ChatResult, ProviderError, Usage
+from app.providers.errors import (
+    ErrorCode,
+    RetryPolicy,
+    call_with_retries,
+    code_for_anthropic_error_type,
+    is_retryable,
+    retry_if_not_processed,
+)
+from app.providers.ids import safe_custom_id
+
+CHARS_PER_TOKEN_ESTIMATE = 4
+
+
+class AnthropicAdapter:
+    name = "anthropic"
+    supports_batch = True
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str | None = None,
+        timeout_s: float = 60.0,
+        *,
+        retry_policy: RetryPolicy | None = None,
+        min_cacheable_tokens: int = 1024,
+    ) -> None:
+        self._client = anthropic.AsyncAnthropic(
+            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
+        )
+        self._retry = retry_policy or RetryPolicy()
+        self._min_cacheable_tokens = min_cacheable_tokens
+
+    # --- request building ------------------------------------------------------------------
+
+    def _system(self, system: str) -> str | list[TextBlockParam]:
+        if len(system) / CHARS_PER_TOKEN_ESTIMATE >= self._min_cacheable_tokens:
+            return [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}]
+        return system
+
+    def params(self, request: ChatRequest) -> MessageCreateParamsNonStreaming:
+        """The Messages API params for ``request`` (shared by immediate and batch calls)."""
+        messages: list[MessageParam] = []
+        for message in request.messages:
+            if message.role == "user":
+                messages.append({"role": "user", "content": message.content})
+            elif message.role == "assistant":
+                messages.append({"role": "assistant", "content": message.content})
+            else:
+                raise ProviderError(
+                    ErrorCode.BAD_REQUEST, f"unsupported message role {message.role!r}"
+                )
+        params: MessageCreateParamsNonStreaming = {
+            "model": request.model,
+            "max_tokens": request.max_tokens,
+            "messages": messages,
+        }
+        if request.system is not None:
+            params["system"] = self._system(request.system)
+        # ``request.temperature`` is deliberately not sent: SDK 2.x speaks API version
+        # 2026-10-21, which rejects every sampling parameter with a 400.
+        return params
+
+    # --- immediate -------------------------------------------------------------------------
+
+    async def complete(self, request: ChatRequest) -> ChatResult:
+        try:
+            params = self.params(request)
+            message = await call_with_retries(
+                lambda: self._client.messages.create(**params), self._retry
+            )
+        except ProviderError as exc:
+            return _failure(request.custom_id, request.model, exc.code, exc.message)
+        return _success(request.custom_id, message)
+
+    # --- batch -----------------------------------------------------------------------------
+
+    async def submit_batch(self, requests: list[ChatRequest], metadata: dict[str, str]) -> str:
+        _check_batch(requests)
+        batch_requests: list[BatchRequestParam] = [
+            {"custom_id": safe_custom_id(r.custom_id), "params": self.params(r)} for r in requests
+        ]
+        batch = await call_with_retries(
+            lambda: self._client.messages.batches.create(requests=batch_requests),
+            self._retry,
+            retry_if=retry_if_not_processed,  # creating twice would bill twice
+        )
+        return batch.id
+
+    async def _retrieve(self, batch_id: str) -> MessageBatch:
+        return await call_with_retries(
+            lambda: self._client.messages.batches.retrieve(batch_id), self._retry
+        )
+
+    async def poll_batch(self, batch_id: str) -> BatchPoll:
+        batch = await self._retrieve(batch_id)
+        counts = batch.request_counts
+        detail = (
+            f"processing_status={batch.processing_status} processing={counts.processing} "
+            f"succeeded={counts.succeeded} errored={counts.errored} "
+            f"canceled={counts.canceled} expired={counts.expired}"
+        )
+        # "ended" covers every terminal case (all lines expired or canceled included): the
+        # per-line outcomes tell them apart.
+        state = BatchState.ENDED if batch.processing_status == "ended" else BatchState.PENDING
+        return BatchPoll(batch_id=batch.id, state=state, detail=detail)
+
+    async def batch_results(self, batch_id: str) -> list[ChatResult]:
+        batch = await self._retrieve(batch_id)
+        if batch.processing_status != "ended":
+            raise ProviderError(
+                ErrorCode.BATCH_NOT_ENDED,
+                f"batch {batch_id} is {batch.processing_status}",
+                retryable=True,
+            )
+
+        async def fetch() -> list[MessageBatchIndividualResponse]:
+            decoder = await self._client.messages.batches.results(batch_id)
+            return [line async for line in decoder]
+
+        lines = await call_with_retries(fetch, self._retry)
+        return [_line_result(line) for line in lines]
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _check_batch(requests: list[ChatRequest]) -> None:
+    if not requests:
+        raise ProviderError(ErrorCode.BAD_REQUEST, "a batch needs at least one request")
+    ids = [r.custom_id for r in requests]
+    if len(set(ids)) != len(ids):
+        raise ProviderError(ErrorCode.BAD_REQUEST, "duplicate custom_id in batch")
+
+
+def _usage(message: Message) -> Usage:
+    usage = message.usage
+    return Usage(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_write_tokens=usage.cache_creation_input_tokens or 0,
+        cache_read_tokens=usage.cache_read_input_tokens or 0,
+    )
+
+
+def _success(custom_id: str, message: Message) -> ChatResult:
+    text = "".join(block.text for block in message.content if block.type == "text")
+    return ChatResult(
+        custom_id=custom_id, ok=True, model=message.model, content=text, usage=_usage(message)
+    )
+
+
+def _failure(custom_id: str, model: str, code: str, message: str) -> ChatResult:
+    return ChatResult(
+        custom_id=custom_id,
+        ok=False,
+        model=model,
+        error_code=str(code),
+        error_message=message,
+        retryable=is_retryable(code),
+    )
+
+
+def _line_result(line: MessageBatchIndividualResponse) -> ChatResult:
+    result = line.result
+    if isinstance(result, MessageBatchSucceededResult):
+        return _success(line.custom_id, result.message)
+    if isinstance(result, MessageBatchErroredResult):
+        error = result.error.error
+        code = code_for_anthropic_error_type(error.type)
+        return _failure(line.custom_id, "", code, error.message)
+    if isinstance(result, MessageBatchCanceledResult):
+        return _failure(line.custom_id, "", ErrorCode.BATCH_CANCELED, "batch was canceled")
+    if isinstance(result, MessageBatchExpiredResult):
+        return _failure(line.custom_id, "", ErrorCode.BATCH_EXPIRED, "batch expired")
+    kind = getattr(result, "type", "?")  # a result type newer than this SDK knows
+    return _failure(line.custom_id, "", ErrorCode.PROVIDER_ERROR, f"unknown result type {kind}")

@@ -1,0 +1,313 @@
+"""OpenAI adapter: Chat Completions for immediate calls, Files + Batch for the batch path.
+
+Uses the official ``openai.AsyncOpenAI`` with SDK retries disabled; retries follow
+``errors.RetryPolicy``. Prompt caching is automatic at OpenAI; when a system prompt is
+present we add ``prompt_cache_key`` (first 32 hex chars of its sha256) so requests sharing
+it are routed to the same cache.
+
+Usage is normalized: ``input_tokens = prompt_tokens - cached_tokens``, cache reads are
+``cached_tokens``, cache writes are 0 (OpenAI does not bill them separately).
+
+Batch lines use ``ids.safe_custom_id(request.custom_id)`` (as for Anthropic, for
+uniformity) and results report the safe id. ``batch_results`` reads the input file too, so
+every submitted request gets an outcome: one missing from both the output and error file
+is ``batch_expired`` (expired batch), ``batch_canceled`` (cancelled) or ``provider_error``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Final, Literal
+
+import openai
+from openai.types import Batch
+from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
+
+from app.providers.base import BatchPoll, BatchState, ChatRequest, ChatResult, ProviderError, Usage
+from app.providers.errors import (
+    ErrorCode,
+    RetryPolicy,
+    call_with_retries,
+    code_for_openai_batch_error,
+    code_for_status,
+    is_retryable,
+    retry_if_not_processed,
+)
+from app.providers.ids import safe_custom_id
+
+CHAT_ENDPOINT: Final[Literal["/v1/chat/completions"]] = "/v1/chat/completions"
+BATCH_STATES = {
+    "validating": BatchState.PENDING,
+    "in_progress": BatchState.PENDING,
+    "finalizing": BatchState.PENDING,
+    "cancelling": BatchState.PENDING,
+    "completed": BatchState.ENDED,
+    "expired": BatchState.EXPIRED,
+    "failed": BatchState.FAILED,
+    "cancelled": BatchState.FAILED,
+}
+RESULT_STATUSES = frozenset({"completed", "expired", "cancelled", "failed"})
+
+
+def prompt_cache_key(system: str) -> str:
+    return hashlib.sha256(system.encode("utf-8")).hexdigest()[:32]
+
+
+class OpenAIAdapter:
+    name = "openai"
+    supports_batch = True
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str | None = None,
+        timeout_s: float = 60.0,
+        *,
+        retry_policy: RetryPolicy | None = None,
+        use_prompt_cache_key: bool = True,
+    ) -> None:
+        self._client = openai.AsyncOpenAI(
+            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
+        )
+        self._retry = retry_policy or RetryPolicy()
+        self._use_prompt_cache_key = use_prompt_cache_key
+
+    # --- request building ------------------------------------------------------------------
+
+    def _messages(self, request: ChatRequest) -> list[ChatCompletionMessageParam]:
+        messages: list[ChatCompletionMessageParam] = []
+        if request.system is not None:
+            messages.append({"role": "system", "content": request.system})
+        for message in request.messages:
+            if message.role == "user":
+                messages.append({"role": "user", "content": message.content})
+            elif message.role == "assistant":
+                messages.append({"role": "assistant", "content": message.content})
+            else:
+                raise ProviderError(
+                    ErrorCode.BAD_REQUEST, f"unsupported message role {message.role!r}"
+                )
+        return messages
+
+    def _cache_key(self, request: ChatRequest) -> str | None:
+        if self._use_prompt_cache_key and request.system:
+            return prompt_cache_key(request.system)
+        return None
+
+    def body(self, request: ChatRequest) -> dict[str, Any]:
+        """The Chat Completions body for ``request`` (used verbatim in batch input lines)."""
+        body: dict[str, Any] = {
+            "model": request.model,
+            "messages": self._messages(request),
+            "max_completion_tokens": request.max_tokens,
+        }
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        cache_key = self._cache_key(request)
+        if cache_key is not None:
+            body["prompt_cache_key"] = cache_key
+        return body
+
+    # --- immediate -------------------------------------------------------------------------
+
+    async def complete(self, request: ChatRequest) -> ChatResult:
+        try:
+            messages = self._messages(request)
+            cache_key = self._cache_key(request)
+            completion = await call_with_retries(
+                lambda: self._client.chat.completions.create(
+                    model=request.model,
+                    messages=messages,
+                    max_completion_tokens=request.max_tokens,
+                    temperature=request.temperature
+                    if request.temperature is not None
+                    else openai.omit,
+                    prompt_cache_key=cache_key if cache_key is not None else openai.omit,
+                ),
+                self._retry,
+            )
+        except ProviderError as exc:
+            return _failure(request.custom_id, request.model, exc.code, exc.message)
+        return _success(
+            request.custom_id,
+            completion.model,
+            _completion_text(completion),
+            _usage(completion.usage),
+        )
+
+    # --- batch -----------------------------------------------------------------------------
+
+    async def submit_batch(self, requests: list[ChatRequest], metadata: dict[str, str]) -> str:
+        if not requests:
+            raise ProviderError(ErrorCode.BAD_REQUEST, "a batch needs at least one request")
+        ids = [r.custom_id for r in requests]
+        if len(set(ids)) != len(ids):
+            raise ProviderError(ErrorCode.BAD_REQUEST, "duplicate custom_id in batch")
+        lines = [
+            json.dumps(
+                {
+                    "custom_id": safe_custom_id(r.custom_id),
+                    "method": "POST",
+                    "url": CHAT_ENDPOINT,
+                    "body": self.body(r),
+                },
+                separators=(",", ":"),
+            )
+            for r in requests
+        ]
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        # A duplicate upload only leaves an orphan file, so the upload retries freely.
+        uploaded = await call_with_retries(
+            lambda: self._client.files.create(
+                file=("frugalflow-batch.jsonl", data, "application/jsonl"), purpose="batch"
+            ),
+            self._retry,
+        )
+        batch = await call_with_retries(
+            lambda: self._client.batches.create(
+                input_file_id=uploaded.id,
+                endpoint=CHAT_ENDPOINT,
+                completion_window="24h",
+                metadata=metadata or None,
+            ),
+            self._retry,
+            retry_if=retry_if_not_processed,  # creating twice would bill twice
+        )
+        return batch.id
+
+    async def _retrieve(self, batch_id: str) -> Batch:
+        return await call_with_retries(lambda: self._client.batches.retrieve(batch_id), self._retry)
+
+    async def _file_lines(self, file_id: str | None) -> list[dict[str, Any]]:
+        if not file_id:
+            return []
+
+        async def fetch() -> str:
+            return (await self._client.files.content(file_id)).text
+
+        text = await call_with_retries(fetch, self._retry)
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    async def poll_batch(self, batch_id: str) -> BatchPoll:
+        batch = await self._retrieve(batch_id)
+        counts = batch.request_counts
+        detail = f"status={batch.status}"
+        if counts is not None:
+            detail += f" total={counts.total} completed={counts.completed} failed={counts.failed}"
+        if batch.errors and batch.errors.data:
+            detail += " errors=" + "; ".join(
+                f"line {e.line}: {e.code}: {e.message}" for e in batch.errors.data
+            )
+        state = BATCH_STATES.get(batch.status, BatchState.PENDING)
+        return BatchPoll(batch_id=batch.id, state=state, detail=detail)
+
+    async def batch_results(self, batch_id: str) -> list[ChatResult]:
+        batch = await self._retrieve(batch_id)
+        if batch.status not in RESULT_STATUSES:
+            raise ProviderError(
+                ErrorCode.BATCH_NOT_ENDED, f"batch {batch_id} is {batch.status}", retryable=True
+            )
+        inputs = await self._file_lines(batch.input_file_id)
+        outputs = {line["custom_id"]: line for line in await self._file_lines(batch.output_file_id)}
+        errors = {line["custom_id"]: line for line in await self._file_lines(batch.error_file_id)}
+
+        results: list[ChatResult] = []
+        seen: set[str] = set()
+        for entry in inputs:
+            custom_id = str(entry.get("custom_id"))
+            model = str((entry.get("body") or {}).get("model", ""))
+            seen.add(custom_id)
+            if custom_id in outputs:
+                results.append(_output_result(outputs[custom_id], model))
+            elif custom_id in errors:
+                results.append(_error_result(errors[custom_id], model))
+            else:
+                results.append(_missing_result(custom_id, model, batch.status))
+        # Lines for ids not in the input should not exist; never drop them silently.
+        for custom_id, line in outputs.items():
+            if custom_id not in seen:
+                results.append(_output_result(line, ""))
+        for custom_id, line in errors.items():
+            if custom_id not in seen and custom_id not in outputs:
+                results.append(_error_result(line, ""))
+        return results
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _completion_text(completion: ChatCompletion) -> str:
+    if not completion.choices:
+        return ""
+    return completion.choices[0].message.content or ""
+
+
+def _usage(usage: Any) -> Usage:
+    """From a ``CompletionUsage`` model or its JSON dict (batch output lines)."""
+    if usage is None:
+        return Usage()
+    if not isinstance(usage, dict):
+        usage = usage.model_dump()
+    prompt = int(usage.get("prompt_tokens") or 0)
+    details = usage.get("prompt_tokens_details") or {}
+    cached = int(details.get("cached_tokens") or 0)
+    return Usage(
+        input_tokens=prompt - cached,
+        output_tokens=int(usage.get("completion_tokens") or 0),
+        cache_write_tokens=0,
+        cache_read_tokens=cached,
+    )
+
+
+def _success(custom_id: str, model: str, content: str, usage: Usage) -> ChatResult:
+    return ChatResult(custom_id=custom_id, ok=True, model=model, content=content, usage=usage)
+
+
+def _failure(custom_id: str, model: str, code: str, message: str) -> ChatResult:
+    return ChatResult(
+        custom_id=custom_id,
+        ok=False,
+        model=model,
+        error_code=str(code),
+        error_message=message,
+        retryable=is_retryable(code),
+    )
+
+
+def _output_result(line: dict[str, Any], model: str) -> ChatResult:
+    response = line.get("response") or {}
+    status = int(response.get("status_code") or 0)
+    body = response.get("body") or {}
+    if status != 200:
+        return _error_result(line, model)
+    choices = body.get("choices") or [{}]
+    content = (choices[0].get("message") or {}).get("content") or ""
+    return _success(
+        line["custom_id"], body.get("model") or model, content, _usage(body.get("usage"))
+    )
+
+
+def _error_result(line: dict[str, Any], model: str) -> ChatResult:
+    custom_id = str(line.get("custom_id"))
+    error = line.get("error")
+    if error:  # batch-level fate: expired, cancelled, ...
+        code = code_for_openai_batch_error(error.get("code"))
+        return _failure(custom_id, model, code, str(error.get("message") or error.get("code")))
+    response = line.get("response") or {}
+    status = int(response.get("status_code") or 0)
+    body_error = (response.get("body") or {}).get("error") or {}
+    message = str(body_error.get("message") or f"HTTP {status}")
+    return _failure(custom_id, model, code_for_status(status), message)
+
+
+def _missing_result(custom_id: str, model: str, status: str) -> ChatResult:
+    if status == "expired":
+        return _failure(
+            custom_id, model, ErrorCode.BATCH_EXPIRED, "batch expired before this request ran"
+        )
+    if status == "cancelled":
+        return _failure(custom_id, model, ErrorCode.BATCH_CANCELED, "batch was cancelled")
+    if status == "failed":
+        return _failure(custom_id, model, ErrorCode.BATCH_FAILED, "batch failed validation")
+    return _failure(custom_id, model, ErrorCode.PROVIDER_ERROR, "missing from the batch output")
