@@ -123,6 +123,8 @@ def build_faust_app(settings: Settings) -> faust.App:
         # Every provider call is bounded well below this (DESIGN.md: stream_wait_empty).
         "broker_rebalance_timeout": max(60.0, settings.provider_timeout_s * 3),
         "table_standby_replicas": 0,
+        "broker_session_timeout": settings.session_timeout_s,
+        "broker_heartbeat_interval": max(1.0, settings.session_timeout_s / 10),
     }
     if settings.worker_id:
         config["consumer_group_instance_id"] = settings.worker_id

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     app_id: str = Field("frugalflow", pattern=r"^[A-Za-z0-9._-]+$")
     worker_id: str = Field("", description="stable consumer-group instance id (StatefulSet name)")
     data_dir: str = Field("./var/worker", description="Faust table state directory")
+    session_timeout_s: float = Field(
+        30.0, ge=3, le=300, description="a crashed worker's partitions move after this long"
+    )
     web_port: int = Field(6066, ge=0, le=65535)
     web_host: str = "127.0.0.1"
     # Tansu (the local broker) needs a few client settings adjusted; see app/kafka_compat.py.

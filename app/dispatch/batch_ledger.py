@@ -4,8 +4,10 @@ Tables (partitioned like ``llm.batches``, whose records sit on their tenants' pa
 
 * ``batches-pending``: record key → the batch slice (state ``submitting`` or ``submitted``),
   polled by the poller timer until answered;
-* ``batches-requests``: request → record key, so a redelivered window whose requests
-  already sit in a batch is recognised and never submitted twice.
+* ``batches-requests``: request → record key (``done:<key>`` once answered), so a
+  redelivered window whose requests sit, or sat, in a batch is never submitted again.
+  Entries outlive their batch on purpose: after a crash, ``llm.admitted`` may be
+  redelivered *after* the restarted worker has already finished the batch.
 
 A slice is written ``submitting`` before the provider call and ``submitted`` (with the
 provider's batch id) after it. If the worker dies between the two, the record is
@@ -44,7 +46,7 @@ def register(p: Pipeline) -> None:
             if record.state == "submitting":
                 await _submit(p, pending, members, record)
             elif record.state == "done":
-                _forget(pending, members, record.record_key)
+                _finish(pending, members, record.record_key)
 
 
 async def _submit(p: Pipeline, pending: Any, members: Any, record: BatchRecord) -> None:
@@ -52,11 +54,12 @@ async def _submit(p: Pipeline, pending: Any, members: Any, record: BatchRecord) 
     current = pending.get(key)
     if current is not None and current["state"] == "submitted":
         return  # redelivered after a successful submit
-    fresh = [
-        a
-        for a in record.requests
-        if members.get(_member(a)) in (None, key)  # not already in another batch
-    ]
+    fresh: list[Admitted] = []
+    for admitted in record.requests:
+        member = _member(admitted)
+        # Skip requests of another (or a finished) batch, and repeats inside this record.
+        if members.get(member) in (None, key) and all(_member(f) != member for f in fresh):
+            fresh.append(admitted)
     if not fresh:
         return
     for admitted in fresh:
@@ -74,7 +77,7 @@ async def _submit(p: Pipeline, pending: Any, members: Any, record: BatchRecord) 
     except (ProviderError, TimeoutError) as exc:
         code = exc.code if isinstance(exc, ProviderError) else "provider_timeout"
         log.warning("batch submit failed (%s); %d requests go immediate", code, len(fresh))
-        _forget(pending, members, key)
+        _release(pending, members, key)
         await reroute_or_fail(p, fresh, code, f"batch submission failed: {exc}")
         return
     now = utcnow()
@@ -105,13 +108,25 @@ def _member(admitted: Admitted) -> str:
     return dedupe_key(admitted.request.tenant_id, admitted.request.request_id)
 
 
-def _forget(pending: Any, members: Any, key: str) -> None:
-    current = pending.get(key)
-    if current is None:
-        return
-    for entry in current.get("requests", []):
-        request = entry["request"]
-        member = dedupe_key(request["tenant_id"], request["request_id"])
+def _finish(pending: Any, members: Any, key: str) -> None:
+    """Every request of the slice is answered: stop polling, remember them as done."""
+    for member in _members_of(pending, key):
+        if members.get(member) == key:
+            members[member] = f"done:{key}"
+    pending.pop(key, None)
+
+
+def _release(pending: Any, members: Any, key: str) -> None:
+    """The provider refused the slice: its requests are free to be served elsewhere."""
+    for member in _members_of(pending, key):
         if members.get(member) == key:
             del members[member]
-    del pending[key]
+    pending.pop(key, None)
+
+
+def _members_of(pending: Any, key: str) -> list[str]:
+    current = pending.get(key) or {}
+    return [
+        dedupe_key(entry["request"]["tenant_id"], entry["request"]["request_id"])
+        for entry in current.get("requests", [])
+    ]

@@ -6,10 +6,12 @@ exactly N answers, N cost rows, a dead letter with the right reason for each bad
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,11 +29,6 @@ def deployment(
     d = Deployment(kafka_bootstrap, postgres_dsn, emulator_url, isolated_prefix, tmp_path)
     yield d
     d.stop_all()
-
-
-def emulator_stats(url: str) -> dict:
-    with urllib.request.urlopen(f"{url}/_emulator/stats", timeout=5) as response:
-        return json.loads(response.read())
 
 
 async def test_every_request_is_answered_once_and_costed_once(deployment: Deployment) -> None:
@@ -113,40 +110,52 @@ async def test_worker_killed_mid_batch_resumes_polling_without_resubmitting(
 ) -> None:
     run = deployment.prefix.rstrip(".")
     n = 24
-    deployment.extra_env["FRUGALFLOW_WINDOW_MAX_SECONDS"] = "0.3"
-    before = emulator_stats(emulator_url)
-    worker = deployment.start_worker("w1")
-    await deployment.publish(
-        [
-            request(f"{run}-{i}", f"tenant{i % 3}", priority="batch", model="gpt-4o-mini")
-            for i in range(n)
-        ]
-    )
-    # Wait until every request sits in a submitted provider batch, then crash the worker.
-    await _wait_for(lambda: _batched(emulator_url, before) >= n, timeout=60)
-    worker.kill()
-    submitted_batches = emulator_stats(emulator_url)["batches_created"] - before["batches_created"]
+    started = time.time() - 1
+    _configure(emulator_url, {"batch_delay_s": 6.0})  # batches stay pending across the crash
+    try:
+        worker = deployment.start_worker("w1")
+        await deployment.publish(
+            [request(f"{run}-{i}", f"tenant{i % 3}", priority="batch", model="gpt-4o-mini")
+             for i in range(n)]
+        )  # fmt: skip
+        await _wait_for(lambda: _batched_requests(emulator_url, started)[1] >= n, timeout=60)
+        worker.kill()  # SIGKILL while every batch is still in progress at the provider
+        batches_before, requests_before = _batched_requests(emulator_url, started)
+        assert requests_before == n
 
-    deployment.start_worker("w2")
-    answers = await deployment.read("llm.responses", until=n, timeout=120)
+        deployment.start_worker("w2")
+        answers = await deployment.read("llm.responses", until=n, timeout=120)
+    finally:
+        _configure(emulator_url, {"batch_delay_s": 1.0})
     ids = Counter(a["request_id"] for a in answers)
     assert set(ids) == {f"{run}-{i}" for i in range(n)}
     assert all(a["path"] == "batch" and a["status"] == "ok" for a in answers)
-    after = emulator_stats(emulator_url)
-    assert after["batches_created"] - before["batches_created"] == submitted_batches, "resubmitted"
+    assert _batched_requests(emulator_url, started) == (batches_before, n), (
+        "a batch was resubmitted"
+    )
     rows = await _wait_rows(deployment, f"{run}-%", n)
-    assert len(rows) == n  # redelivered answers are not counted twice
+    assert len(rows) == n  # redelivered answers are never counted twice
 
 
-def _batched(url: str, before: dict) -> int:
-    return emulator_stats(url)["batch_requests_received"] - before["batch_requests_received"]
+def _configure(url: str, changes: dict) -> None:
+    req = urllib.request.Request(
+        f"{url}/_emulator/config", data=json.dumps(changes).encode(), method="PUT",
+        headers={"content-type": "application/json"},
+    )  # fmt: skip
+    urllib.request.urlopen(req, timeout=5).close()
 
 
-async def _wait_for(predicate: object, timeout: float) -> None:
-    import asyncio
-    import time
+def _batched_requests(url: str, since: float) -> tuple[int, int]:
+    """(batches, requests) the emulator's OpenAI Batch API accepted since ``since``."""
+    req = urllib.request.Request(
+        f"{url}/v1/batches?limit=100", headers={"authorization": "Bearer test"}
+    )
+    with urllib.request.urlopen(req, timeout=5) as response:
+        batches = [b for b in json.loads(response.read())["data"] if b["created_at"] >= since]
+    return len(batches), sum(b["request_counts"]["total"] for b in batches)
 
-    assert callable(predicate)
+
+async def _wait_for(predicate: Callable[[], bool], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -155,9 +164,6 @@ async def _wait_for(predicate: object, timeout: float) -> None:
 
 
 async def _wait_rows(deployment: Deployment, like: str, n: int, timeout: float = 30) -> list:
-    import asyncio
-    import time
-
     deadline = time.monotonic() + timeout
     rows = await deployment.cost_rows(like)
     while len(rows) < n and time.monotonic() < deadline:
