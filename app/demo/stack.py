@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -128,8 +129,12 @@ def _strategy(server: LocalPostgres) -> str:
 
 @contextlib.contextmanager
 def _workdir() -> Iterator[Path]:
+    """Logs stay for inspection; the throwaway database does not."""
     path = Path(tempfile.mkdtemp(prefix="frugalflow-"))
-    yield path
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path / "pg", ignore_errors=True)
 
 
 def run_demo(settings: Settings, *, n_requests: int, timeout_s: float) -> int:
