@@ -103,8 +103,9 @@ def _emulator(args: argparse.Namespace) -> int:
     from app.emulator.server import run
 
     try:
-        config = EmulatorConfig.from_file(args.config) if args.config else EmulatorConfig.from_env()
-    except (OSError, ValueError) as exc:
+        base = EmulatorConfig.from_json_file(args.config) if args.config else None
+        config = EmulatorConfig.from_env(base=base)
+    except (OSError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
         print(f"frugalflow: bad emulator config: {exc}", file=sys.stderr)
         return EXIT_USAGE
     run(args.host, args.port, config)

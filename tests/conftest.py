@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from app.infra.process import free_port
+from app.infra.worker_process import ChildProcess
+
 # The suite shares 2 cores with a JVM broker and Postgres: judge properties, not speed.
 settings.register_profile("frugalflow", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("frugalflow")
-
-from app.infra.process import free_port
-from app.infra.worker_process import ChildProcess
 
 STATE = Path(os.environ.get("FRUGALFLOW_TEST_STATE", Path.cwd() / "var" / "test"))
 

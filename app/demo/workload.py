@@ -51,9 +51,7 @@ def build(run_id: str, n_valid: int) -> list[Record]:
             "use_case": "content",
             "metadata": {"demo_run": run_id, "n": i},
         }
-        records.append(
-            Record(tenant.encode(), json.dumps(request).encode(), True, request["request_id"])
-        )
+        records.append(Record(tenant.encode(), json.dumps(request).encode(), True, f"{run_id}-{i}"))
     records.extend(malformed(run_id))
     return records
 

@@ -75,7 +75,7 @@ async def _poll_record(p: Pipeline, record: BatchRecord) -> None:
             else ("batch_failed" if status.state is BatchState.FAILED else "batch_expired")
         )
         message = (result.error_message if result else None) or status.detail or code
-        await reroute_or_fail(p, [admitted], code or "batch_error", message)
+        await reroute_or_fail(p, [admitted], code or "batch_error", message or "batch error")
     done = record.model_copy(update={"state": "done", "requests": [], "updated_at": utcnow()})
     await p.topics.batches.send(
         key=record.record_key.encode(),

@@ -95,5 +95,5 @@ class CostStore:
 
 def _migrations() -> list[tuple[str, str]]:
     folder = resources.files("app.sink").joinpath("migrations")
-    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
-    return [(f.name, f.read_text()) for f in files]
+    files = [f for f in folder.iterdir() if f.name.endswith(".sql")]
+    return sorted((f.name, f.read_text()) for f in files)

@@ -46,7 +46,7 @@ async def test_every_request_is_answered_once_and_costed_once(deployment: Deploy
                 system=SHARED_SYSTEM,
                 content=f"Question number {i}?",
                 metadata={"i": i},
-            )  # fmt: skip
+            )
         )
     bad = [
         (b"acme", b"\x00not json"),
@@ -98,8 +98,8 @@ async def test_every_request_is_answered_once_and_costed_once(deployment: Deploy
     for row in rows:
         answer = by_id[row["request_id"]]
         assert row["cost_usd"] == Decimal(answer["cost_usd"])
-        savings = sum(row[f"savings_{lever}"] for lever in
-                      ("batch", "prompt_cache", "response_cache", "pattern", "routing"))  # fmt: skip
+        levers = ("batch", "prompt_cache", "response_cache", "pattern", "routing")
+        savings = sum(row[f"savings_{lever}"] for lever in levers)
         assert savings == row["baseline_cost_usd"] - row["cost_usd"]
     assert any(r["cache_read_tokens"] > 0 for r in rows), "shared prefix never read from cache"
     assert all(deployment.workers[0].running for _ in [0]), "worker died on bad input"

@@ -1,4 +1,4 @@
-"""The calculator: exact Decimal arithmetic, levers that sum to baseline − cost."""
+"""The calculator: exact Decimal arithmetic, levers that sum to baseline - cost."""
 
 from __future__ import annotations
 

@@ -103,7 +103,7 @@ def test_any_bytes_map_to_exactly_one_outcome(value: bytes, key: bytes | None) -
 
 @given(
     st.dictionaries(
-        st.sampled_from(list(GOOD) + ["model", "priority", "deadline_s", "system"]),
+        st.sampled_from([*GOOD, "model", "priority", "deadline_s", "system"]),
         st.one_of(
             st.none(), st.integers(), st.text(max_size=20), st.lists(st.integers(), max_size=3)
         ),
