@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ class Deployment:
     workdir: Path
     extra_env: dict[str, str] = field(default_factory=dict)
     workers: list[ChildProcess] = field(default_factory=list)
+    web_ports: dict[str, int] = field(default_factory=dict)
 
     def topic(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -55,7 +57,20 @@ class Deployment:
         worker = ChildProcess(name, ["worker"], env, self.workdir / f"{name}.log").start()
         worker.wait_http(f"http://127.0.0.1:{port}/metrics", timeout=120)
         self.workers.append(worker)
+        self.web_ports[name] = port
         return worker
+
+    def metrics(self, name: str = "w1") -> dict[str, float]:
+        """The worker's Prometheus samples, ``'name{labels}' -> value``."""
+        url = f"http://127.0.0.1:{self.web_ports[name]}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        samples: dict[str, float] = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name_part, _, value = line.rpartition(" ")
+                samples[name_part] = float(value)
+        return samples
 
     def stop_all(self) -> None:
         for worker in self.workers:

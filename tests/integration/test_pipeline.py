@@ -102,6 +102,15 @@ async def test_every_request_is_answered_once_and_costed_once(deployment: Deploy
         savings = sum(row[f"savings_{lever}"] for lever in levers)
         assert savings == row["baseline_cost_usd"] - row["cost_usd"]
     assert any(r["cache_read_tokens"] > 0 for r in rows), "shared prefix never read from cache"
+
+    metrics = deployment.metrics()
+    assert metrics["frugalflow_cost_events_stored_total"] == n
+    assert metrics['frugalflow_requests_total{path="batch",status="ok"}'] == n // 2
+    assert metrics['frugalflow_requests_total{path="none",status="rejected"}'] == 1
+    assert metrics['frugalflow_dead_letters_total{reason="key_mismatch"}'] == 1
+    stored_cost = sum(r["cost_usd"] for r in rows)
+    prom_cost = sum(v for k, v in metrics.items() if k.startswith("frugalflow_cost_usd_total{"))
+    assert abs(prom_cost - float(stored_cost)) < 1e-9
     assert all(deployment.workers[0].running for _ in [0]), "worker died on bad input"
 
 
