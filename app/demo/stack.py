@@ -95,7 +95,7 @@ class LocalStack:
             emulator.wait_http(f"{self.emulator_url}/_emulator/stats")
             self.notes.append(f"Providers: emulator at {self.emulator_url} (no API key set)")
         self.notes.append(
-            "Response cache: in-process only; Redis-backed caching comes with the policies stage"
+            "Response cache: not in this build yet (it comes with the stream policies)"
         )
 
         env = {

@@ -9,10 +9,13 @@ Tables (partitioned like ``llm.batches``, whose records sit on their tenants' pa
   Entries outlive their batch on purpose: after a crash, ``llm.admitted`` may be
   redelivered *after* the restarted worker has already finished the batch.
 
-A slice is written ``submitting`` before the provider call and ``submitted`` (with the
-provider's batch id) after it. If the worker dies between the two, the record is
-redelivered, finds ``submitting`` and submits again: the only window in which a batch can
-be duplicated at the provider; answers and costs stay single (stable ids downstream).
+A slice is written ``submitting`` (and flushed to the changelog) before the provider
+call, and ``submitted`` with the provider's batch id after it. If the worker dies in
+between, the redelivered record finds ``submitting`` and first asks the provider for a
+batch carrying this record's key in its metadata: found, it is adopted, not resubmitted.
+Providers without batch metadata (Anthropic) cannot answer that question, so for them a
+crash in that window of milliseconds submits the slice again; answers and costs stay
+single downstream (stable ids), only the provider bill is doubled for that slice.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from app.events import Admitted, BatchRecord, Path, utcnow
 from app.intake.agent import dedupe_key
 from app.metrics import BATCH_SIZE
 from app.pipeline import Pipeline, log
-from app.providers.base import ChatResult, ProviderError
+from app.providers.base import BATCH_MARKER, ChatResult, ProviderError
 
 
 def register(p: Pipeline) -> None:
@@ -64,16 +67,27 @@ async def _submit(p: Pipeline, pending: Any, members: Any, record: BatchRecord) 
         return
     for admitted in fresh:
         members[_member(admitted)] = key
+    interrupted = current is not None and current["state"] == "submitting"
     slice_ = record.model_copy(update={"requests": fresh, "updated_at": utcnow()})
     pending[key] = slice_.model_dump(mode="json")
+    await p.app.producer.flush()  # the intent is durable before the provider sees the batch
     adapter = p.providers.get(record.provider)
     try:
-        batch_id = await asyncio.wait_for(
-            adapter.submit_batch(
-                [to_chat_request(a) for a in fresh], metadata={"frugalflow_batch": key}
-            ),
-            timeout=p.settings.provider_timeout_s * 2.5,
-        )
+        batch_id = None
+        if interrupted:  # we crashed mid-submit last time: did the provider accept it?
+            since = BatchRecord.model_validate(current).updated_at.timestamp() - 60
+            batch_id = await asyncio.wait_for(
+                adapter.find_batch(key, since), timeout=p.settings.provider_timeout_s * 2.5
+            )
+            if batch_id:
+                log.info("adopted %s batch %s accepted before a crash", record.provider, batch_id)
+        if batch_id is None:
+            batch_id = await asyncio.wait_for(
+                adapter.submit_batch(
+                    [to_chat_request(a) for a in fresh], metadata={BATCH_MARKER: key}
+                ),
+                timeout=p.settings.provider_timeout_s * 2.5,
+            )
     except (ProviderError, TimeoutError) as exc:
         code = exc.code if isinstance(exc, ProviderError) else "provider_timeout"
         log.warning("batch submit failed (%s); %d requests go immediate", code, len(fresh))
@@ -86,6 +100,7 @@ async def _submit(p: Pipeline, pending: Any, members: Any, record: BatchRecord) 
                 "updated_at": now}
     )  # fmt: skip
     pending[key] = submitted.model_dump(mode="json")
+    await p.app.producer.flush()
     BATCH_SIZE.observe(len(fresh))
     log.info("submitted %s batch %s with %d requests", record.provider, batch_id, len(fresh))
 

@@ -121,6 +121,10 @@ class AnthropicAdapter:
             lambda: self._client.messages.batches.retrieve(batch_id), self._retry
         )
 
+    async def find_batch(self, marker: str, created_after: float) -> str | None:
+        """Message Batches carry no metadata, so an accepted batch cannot be recognised."""
+        return None
+
     async def poll_batch(self, batch_id: str) -> BatchPoll:
         batch = await self._retrieve(batch_id)
         counts = batch.request_counts

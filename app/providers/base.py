@@ -106,6 +106,13 @@ class ProviderAdapter(Protocol):
         """One status check. Raises ProviderError on transport failure."""
         ...
 
+    async def find_batch(self, marker: str, created_after: float) -> str | None:
+        """The id of a batch submitted with ``metadata={"frugalflow_batch": marker}`` since
+        ``created_after`` (epoch seconds), or None. Used after a crash mid-submit to adopt a
+        batch the provider accepted instead of submitting it again. None when the provider
+        cannot tell (no batch metadata)."""
+        ...
+
     async def batch_results(self, batch_id: str) -> list[ChatResult]:
         """Every per-request outcome of an ended/expired batch, keyed by custom_id."""
         ...
@@ -114,3 +121,5 @@ class ProviderAdapter(Protocol):
 
 
 JSON = dict[str, Any]
+
+BATCH_MARKER = "frugalflow_batch"  # batch metadata key naming our batch record

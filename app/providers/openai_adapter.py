@@ -24,7 +24,15 @@ import openai
 from openai.types import Batch
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
-from app.providers.base import BatchPoll, BatchState, ChatRequest, ChatResult, ProviderError, Usage
+from app.providers.base import (
+    BATCH_MARKER,
+    BatchPoll,
+    BatchState,
+    ChatRequest,
+    ChatResult,
+    ProviderError,
+    Usage,
+)
 from app.providers.errors import (
     ErrorCode,
     RetryPolicy,
@@ -188,6 +196,19 @@ class OpenAIAdapter:
 
         text = await call_with_retries(fetch, self._retry)
         return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    async def find_batch(self, marker: str, created_after: float) -> str | None:
+        """Newest first; stop paging once batches are older than the submit attempt."""
+
+        async def search() -> str | None:
+            async for batch in self._client.batches.list(limit=100):
+                if batch.created_at < created_after:
+                    return None
+                if (batch.metadata or {}).get(BATCH_MARKER) == marker:
+                    return batch.id
+            return None
+
+        return await call_with_retries(search, self._retry)
 
     async def poll_batch(self, batch_id: str) -> BatchPoll:
         batch = await self._retrieve(batch_id)

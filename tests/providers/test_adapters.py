@@ -22,6 +22,7 @@ import pytest
 from app.emulator import EmulatorConfig, EmulatorServer
 from app.providers.anthropic_adapter import AnthropicAdapter
 from app.providers.base import (
+    BATCH_MARKER,
     BatchState,
     ChatMessage,
     ChatRequest,
@@ -621,3 +622,21 @@ def test_retry_policy_backoff_is_capped_with_jitter() -> None:
     assert policy.delay_s(1, ClassifiedError(ErrorCode.BAD_REQUEST, "x")) is None
     honored = ClassifiedError(ErrorCode.RATE_LIMITED, "x", 429, retry_after_s=0.7)
     assert policy.delay_s(1, honored) == 0.7
+
+
+async def test_openai_find_batch_adopts_a_batch_accepted_before_a_crash(
+    make_adapter: Callable[..., Adapter],
+) -> None:
+    adapter = make_adapter("openai")
+    since = time.time() - 1
+    ours = await adapter.submit_batch([request("openai", "a")], {BATCH_MARKER: "slice-1:0"})
+    await adapter.submit_batch([request("openai", "b")], {BATCH_MARKER: "slice-2:0"})
+    assert await adapter.find_batch("slice-1:0", since) == ours
+    assert await adapter.find_batch("slice-9:0", since) is None
+    assert await adapter.find_batch("slice-1:0", time.time() + 60) is None  # too old
+
+
+async def test_anthropic_find_batch_cannot_tell(make_adapter: Callable[..., Adapter]) -> None:
+    adapter = make_adapter("anthropic")
+    await adapter.submit_batch([request("anthropic", "a")], {BATCH_MARKER: "slice-1:0"})
+    assert await adapter.find_batch("slice-1:0", 0) is None
