@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import urllib.request
@@ -110,6 +111,15 @@ class Deployment:
         finally:
             await consumer.stop()
         return out
+
+    async def wait_cost_rows(self, like: str, n: int, timeout: float = 30) -> list[asyncpg.Record]:
+        """Cost rows for request ids ``LIKE like`` once ``n`` exist (or the timeout passes)."""
+        deadline = time.monotonic() + timeout
+        rows = await self.cost_rows(like)
+        while len(rows) < n and time.monotonic() < deadline:
+            await asyncio.sleep(0.3)
+            rows = await self.cost_rows(like)
+        return rows
 
     async def cost_rows(self, like: str) -> list[asyncpg.Record]:
         conn = await asyncpg.connect(self.dsn)

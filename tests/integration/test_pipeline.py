@@ -92,7 +92,7 @@ async def test_every_request_is_answered_once_and_costed_once(deployment: Deploy
         ]
     )
 
-    rows = await _wait_rows(deployment, f"{run}-%", n)
+    rows = await deployment.wait_cost_rows(f"{run}-%", n)
     assert len(rows) == n
     assert {r["request_id"] for r in rows} == {f"{run}-{i}" for i in range(n)}
     for row in rows:
@@ -142,7 +142,7 @@ async def test_worker_killed_mid_batch_resumes_polling_without_resubmitting(
     assert _batched_requests(emulator_url, started) == (batches_before, n), (
         "a batch was resubmitted"
     )
-    rows = await _wait_rows(deployment, f"{run}-%", n)
+    rows = await deployment.wait_cost_rows(f"{run}-%", n)
     assert len(rows) == n  # redelivered answers are never counted twice
 
 
@@ -170,12 +170,3 @@ async def _wait_for(predicate: Callable[[], bool], timeout: float) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.2)
-
-
-async def _wait_rows(deployment: Deployment, like: str, n: int, timeout: float = 30) -> list:
-    deadline = time.monotonic() + timeout
-    rows = await deployment.cost_rows(like)
-    while len(rows) < n and time.monotonic() < deadline:
-        await asyncio.sleep(0.3)
-        rows = await deployment.cost_rows(like)
-    return rows
