@@ -8,7 +8,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from app.settings import SettingsError, load_settings
+from app.settings import Settings, SettingsError, load_settings
 
 EXIT_USAGE = 2
 
@@ -71,11 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_USAGE
 
 
-def _topics(command: str, settings: object) -> int:
-    from app.settings import Settings
+def _topics(command: str, settings: Settings) -> int:
     from app.topics import TopicDefinitionError, apply_topics, load_topics
 
-    assert isinstance(settings, Settings)
     try:
         specs = load_topics(settings)
     except TopicDefinitionError as exc:
