@@ -46,7 +46,7 @@ async def _connect(p: Pipeline) -> CostStore:
         try:
             await store.start()
             return store
-        except (TimeoutError, OSError, Exception) as exc:
+        except Exception as exc:  # refused, DNS, auth, timeout: all mean "not yet"
             await store.close()
             metrics.SINK_FAILURES.inc()
             log.warning("Postgres unavailable (%s); retrying in %.1fs", type(exc).__name__, delay)
