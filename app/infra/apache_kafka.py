@@ -37,7 +37,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -45,10 +44,20 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType, TracebackType
-from typing import IO, Final
+from types import FrameType
+from typing import Final
 
 from aiokafka.admin import AIOKafkaAdminClient
+
+from app.infra.process import (
+    LocalServer,
+    free_port,
+    is_listening,
+    log_size,
+    read_log_from,
+    start_process,
+    stop_process,
+)
 
 log = logging.getLogger(__name__)
 
@@ -228,14 +237,6 @@ def java_binary() -> str:
     return found
 
 
-def free_port() -> int:
-    """A loopback TCP port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _new_cluster_id() -> str:
     # Same format as `kafka-storage.sh random-uuid`: 16 random bytes, url-safe base64, no pad.
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
@@ -340,13 +341,6 @@ def _probe_ready(bootstrap: str, timeout_s: float = 1.5) -> bool:
     return result[0]
 
 
-def _port_open(port: int) -> bool:
-    # Cheap pre-check so we don't spin up an aiokafka client while the JVM is still booting.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 def _cds_archive(libs: Path, java: str) -> Path | None:
     """Where the AppCDS archive for this exact JVM + classpath lives; None when disabled."""
     if os.environ.get(CDS_ENV, "1") == "0":
@@ -429,7 +423,7 @@ def _kill_leftovers() -> None:
             broker.stop(timeout=10)
 
 
-class ApacheKafkaBroker:
+class ApacheKafkaBroker(LocalServer):
     """One KRaft node (broker + controller) on 127.0.0.1, data kept in ``data_dir``."""
 
     def __init__(
@@ -446,7 +440,6 @@ class ApacheKafkaBroker:
         # bootstrap address and the formatted quorum stay valid across restarts.
         self.port, self.controller_port = _choose_ports(self.data_dir, port, controller_port)
         self._process: subprocess.Popen[bytes] | None = None
-        self._log_handle: IO[bytes] | None = None
         self._log_offset = 0
         self._libs: Path | None = None
         self._cds_dump: Path | None = None  # archive this JVM writes when it exits
@@ -489,14 +482,9 @@ class ApacheKafkaBroker:
         """Graceful SIGTERM (clean shutdown, flushed logs); SIGKILL if it takes too long."""
         proc = self._process
         if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                log.warning("Kafka did not stop within %.0fs; sending SIGKILL", timeout)
-                proc.kill()
-                proc.wait()
-            else:
+            returncode = stop_process(proc, sig=signal.SIGTERM, timeout=timeout)
+            # stop_process SIGKILLs only a JVM that outlived ``timeout``: its CDS dump is partial.
+            if returncode != -signal.SIGKILL:
                 self._publish_cds_dump()
         self._cleanup()
 
@@ -504,25 +492,12 @@ class ApacheKafkaBroker:
         """SIGKILL, no shutdown hooks: simulates a crash (next start runs log recovery)."""
         proc = self._process
         if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait()
+            stop_process(proc, sig=signal.SIGKILL)
         self._cleanup()
 
     def restart(self, timeout: float = 90) -> None:
         self.stop()
         self.start(timeout)
-
-    def __enter__(self) -> ApacheKafkaBroker:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- steps --------------------------------------------------------------------------
 
@@ -605,18 +580,14 @@ class ApacheKafkaBroker:
             )
 
     def _launch(self, libs: Path) -> None:
-        self._log_handle = self.log_path.open("ab")
-        self._log_offset = self._log_handle.tell()
-        self._log_handle.write(f"==== start {time.strftime('%Y-%m-%dT%H:%M:%S')} ====\n".encode())
-        self._log_handle.flush()
-        self._process = subprocess.Popen(
+        self._log_offset = log_size(self.log_path)
+        with self.log_path.open("ab") as handle:
+            handle.write(f"==== start {time.strftime('%Y-%m-%dT%H:%M:%S')} ====\n".encode())
+        # Own session: a Ctrl-C in the terminal reaches us, and we stop it cleanly.
+        self._process = start_process(
             self._java_cmd(libs, KAFKA_MAIN_CLASS, str(self.properties_path), may_dump_cds=True),
-            stdin=subprocess.DEVNULL,
-            stdout=self._log_handle,
-            stderr=subprocess.STDOUT,
+            self.log_path,
             cwd=self.data_dir,
-            # Own process group: a Ctrl-C in the terminal reaches us, and we stop it cleanly.
-            start_new_session=True,
         )
         _RUNNING.add(self)
 
@@ -629,7 +600,10 @@ class ApacheKafkaBroker:
                 raise KafkaHarnessError(
                     f"Kafka exited early (exit {code}); log tail:\n{self.log_tail()}"
                 )
-            if _port_open(self.port) and _probe_ready(self.bootstrap_servers):
+            # Cheap port check first: no aiokafka client while the JVM is still booting.
+            if is_listening("127.0.0.1", self.port, timeout=0.2) and _probe_ready(
+                self.bootstrap_servers
+            ):
                 return
             time.sleep(0.1)
         self.kill()
@@ -641,9 +615,7 @@ class ApacheKafkaBroker:
     def log_tail(self, lines: int = 40) -> str:
         """Last lines this run wrote to ``broker.log``."""
         try:
-            with self.log_path.open("rb") as handle:
-                handle.seek(self._log_offset)
-                return _tail(handle.read().decode(errors="replace"), lines)
+            return _tail(read_log_from(self.log_path, self._log_offset), lines)
         except OSError:
             return "(no broker log)"
 
@@ -651,9 +623,6 @@ class ApacheKafkaBroker:
         if self._cds_dump is not None:  # not a graceful exit: the dump may be partial
             self._cds_dump.unlink(missing_ok=True)
             self._cds_dump = None
-        if self._log_handle is not None:
-            self._log_handle.close()
-            self._log_handle = None
         _RUNNING.discard(self)
 
 

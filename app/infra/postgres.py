@@ -25,7 +25,6 @@ SIGINT ("fast shutdown") with a SIGKILL fallback.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import importlib.util
@@ -37,23 +36,26 @@ import shutil
 import signal
 import stat
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Literal
 
 import asyncpg
 
 from app.infra.process import (
     InfraError,
+    LocalServer,
     apt_install,
-    block_until_interrupted,
-    free_port,
+    data_dir_or_temp,
     is_root,
+    launch_with_port_retries,
+    log_size,
+    read_log_from,
     run_command,
+    run_parser,
     run_sync,
+    serve_until_interrupted,
     start_process,
     stop_process,
     tail,
@@ -148,7 +150,7 @@ def _chown_tree(root: Path, pw: pwd.struct_passwd) -> None:
             os.chown(os.path.join(dirpath, name), pw.pw_uid, pw.pw_gid, follow_symlinks=False)
 
 
-class LocalPostgres:
+class LocalPostgres(LocalServer):
     """A private Postgres server on a free loopback port.
 
     >>> with LocalPostgres() as pg:          # doctest: +SKIP
@@ -209,13 +211,11 @@ class LocalPostgres:
             assert self.dsn is not None
             return self.dsn
         began = time.monotonic()
-        if self._requested_data_dir is not None:
-            self.data_dir = self._requested_data_dir.expanduser().resolve()
-        else:
-            self._tmp_data_dir = Path(tempfile.mkdtemp(prefix="frugalflow-pg-"))
+        self.data_dir, self._tmp_data_dir = data_dir_or_temp(
+            self._requested_data_dir, "frugalflow-pg-"
+        )
+        if self._tmp_data_dir is not None:
             self._tmp_data_dir.chmod(0o711)  # the server user may need to pass through it
-            self.data_dir = self._tmp_data_dir
-        self.data_dir.mkdir(parents=True, exist_ok=True)
 
         order: list[Strategy] = [self.prefer]
         if self.fallback:
@@ -250,18 +250,6 @@ class LocalPostgres:
             stop_process(self._proc, sig=signal.SIGINT, timeout=30)
             self._proc = None
         self._remove_tmp_dirs()
-
-    def __enter__(self) -> LocalPostgres:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # --------------------------------------------------------------- internals
 
@@ -334,16 +322,12 @@ class LocalPostgres:
             self._initdb(bin_dir, pgdata, cluster_dir, user, env)
         _refuse_if_running(pgdata)
 
-        ports = [self._requested_port] if self._requested_port else [free_port() for _ in range(3)]
-        for attempt, port in enumerate(ports, start=1):
-            if self._launch(bin_dir, pgdata, socket_dir, port, user, env):
-                break
-            if attempt == len(ports):
-                raise InfraError(
-                    f"port {port} is taken; last server log ({self.log_path}):\n"
-                    + tail(self.log_path)
-                )
-            log.info("port %s was taken; retrying on another port", port)
+        launch_with_port_retries(
+            lambda port: self._launch(bin_dir, pgdata, socket_dir, port, user, env),
+            self._requested_port,
+            self.log_path,
+            "last server log",
+        )
         assert self.port is not None
         self._create_database()
         self.dsn = self._dsn(self.database)
@@ -403,7 +387,7 @@ class LocalPostgres:
     ) -> bool:
         """Start ``postgres`` on ``port``; False if the port turned out to be taken."""
         assert self.log_path is not None and self.cluster_dir is not None
-        log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
+        log_start = log_size(self.log_path)
         self._proc = start_process(
             [
                 bin_dir / "postgres",
@@ -439,9 +423,7 @@ class LocalPostgres:
             if proc.poll() is None:
                 stop_process(proc, sig=signal.SIGINT, timeout=10)
             self._proc = None
-            with self.log_path.open("rb") as fh:
-                fh.seek(log_start)
-                new_log = fh.read().decode("utf-8", errors="replace")
+            new_log = read_log_from(self.log_path, log_start)
             if "could not bind" in new_log or "Address already in use" in new_log:
                 return False
             raise InfraError(
@@ -536,30 +518,22 @@ async def ensure_postgres(
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m app.infra.postgres run``: start a local Postgres and block until Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="python -m app.infra.postgres")
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="start a local Postgres and wait for Ctrl-C")
+    parser, run = run_parser(
+        "python -m app.infra.postgres", "start a local Postgres and wait for Ctrl-C"
+    )
     run.add_argument("--data-dir", type=Path, default=None, help="cluster dir (default: temporary)")
     run.add_argument("--prefer", choices=STRATEGIES, default="debian")
     run.add_argument("--port", type=int, default=None)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     server = LocalPostgres(args.data_dir, prefer=args.prefer, port=args.port)
-    try:
-        dsn = server.start()
-        print(f"DATABASE_URL={dsn}", flush=True)
-        print(
-            f"# {server.strategy} postgres {server.version}, data in {server.cluster_dir}, "
-            f"started in {server.startup_seconds:.1f}s; Ctrl-C to stop",
-            flush=True,
-        )
-        block_until_interrupted()
-    except InfraError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        server.stop()
-    return 0
+    return serve_until_interrupted(
+        server,
+        "DATABASE_URL",
+        lambda: (
+            f"{server.strategy} postgres {server.version}, data in {server.cluster_dir}, "
+            f"started in {server.startup_seconds:.1f}s"
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ does not leave orphaned servers behind.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import atexit
 import contextlib
@@ -26,23 +27,33 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, Self, TypeVar
 
 __all__ = [
     "InfraError",
+    "LocalServer",
     "apt_install",
     "block_until_interrupted",
     "can_bind",
+    "data_dir_or_temp",
     "free_port",
     "is_listening",
     "is_root",
+    "launch_with_port_retries",
+    "log_size",
+    "read_log_from",
     "run_command",
+    "run_parser",
     "run_sync",
+    "serve_until_interrupted",
     "start_process",
     "stop_process",
     "tail",
@@ -127,6 +138,52 @@ def tail(path: Path | str | None, n: int = 40) -> str:
         return f"(log {p} unreadable: {exc})"
     lines = data.decode("utf-8", errors="replace").splitlines()
     return "\n".join(lines[-n:]) if lines else f"(log {p} is empty)"
+
+
+def log_size(path: Path) -> int:
+    """Current size of a log file (0 if it does not exist yet): where new output starts."""
+    return path.stat().st_size if path.exists() else 0
+
+
+def read_log_from(path: Path, offset: int) -> str:
+    """What a log file gained after ``offset`` (see :func:`log_size`)."""
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        return fh.read().decode("utf-8", errors="replace")
+
+
+def data_dir_or_temp(requested: Path | None, prefix: str) -> tuple[Path, Path | None]:
+    """The data dir to use, and the temporary one to remove on stop (``None`` if requested).
+
+    ``requested`` is resolved and created; without one a fresh temporary directory is made.
+    """
+    if requested is not None:
+        data_dir = requested.expanduser().resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return data_dir, None
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    return tmp, tmp
+
+
+def launch_with_port_retries(
+    launch: Callable[[int], bool],
+    requested_port: int | None,
+    log_path: Path,
+    log_name: str,
+) -> None:
+    """Call ``launch(port)`` until it succeeds: on ``requested_port``, else up to 3 free ports.
+
+    ``launch`` returns False when the server found its port taken (the race
+    :func:`free_port` cannot avoid). When no port is left, raises
+    :class:`InfraError` quoting ``log_name`` (``log_path``).
+    """
+    ports = [requested_port] if requested_port else [free_port() for _ in range(3)]
+    for attempt, port in enumerate(ports, start=1):
+        if launch(port):
+            return
+        if attempt == len(ports):
+            raise InfraError(f"port {port} is taken; {log_name} ({log_path}):\n" + tail(log_path))
+        log.info("port %s was taken; retrying on another port", port)
 
 
 def wait_for(
@@ -306,6 +363,55 @@ def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="infra-run-sync") as pool:
         return pool.submit(lambda: asyncio.run(factory())).result()
+
+
+class LocalServer:
+    """Base of the local server launchers: ``with Server() as s`` calls ``start``/``stop``."""
+
+    def start(self) -> object:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def run_parser(prog: str, help: str) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """A ``prog run [options]`` command line: the parser and its ``run`` subcommand."""
+    parser = argparse.ArgumentParser(prog=prog)
+    sub = parser.add_subparsers(dest="command", required=True)
+    return parser, sub.add_parser("run", help=help)
+
+
+def serve_until_interrupted(server: LocalServer, env_var: str, describe: Callable[[], str]) -> int:
+    """Body of a ``... run`` command: start ``server``, print how to reach it, wait for Ctrl-C.
+
+    Prints ``env_var=<what start() returned>`` and ``# <describe()>; Ctrl-C to stop``.
+    Returns the exit code: 1 (with the reason on stderr) when the server cannot start.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        address = server.start()
+        print(f"{env_var}={address}", flush=True)
+        print(f"# {describe()}; Ctrl-C to stop", flush=True)
+        block_until_interrupted()
+    except InfraError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        server.stop()
+    return 0
 
 
 def block_until_interrupted() -> None:

@@ -11,17 +11,13 @@ never writes next to the caller's files.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
 import redis
 import redis.asyncio
@@ -31,9 +27,14 @@ from redis.retry import Retry
 
 from app.infra.process import (
     InfraError,
+    LocalServer,
     apt_install,
-    block_until_interrupted,
-    free_port,
+    data_dir_or_temp,
+    launch_with_port_retries,
+    log_size,
+    read_log_from,
+    run_parser,
+    serve_until_interrupted,
     start_process,
     stop_process,
     tail,
@@ -70,7 +71,7 @@ def _find_binary() -> Path | None:
     return _DEBIAN_BINARY if _DEBIAN_BINARY.is_file() else None
 
 
-class LocalRedis:
+class LocalRedis(LocalServer):
     """A private ``redis-server`` on a free loopback port (or ``port``).
 
     >>> with LocalRedis() as r:      # doctest: +SKIP
@@ -115,24 +116,18 @@ class LocalRedis:
             if binary is None:
                 raise InfraError("installed redis-server but cannot find the binary")
 
-        if self._requested_data_dir is not None:
-            self.data_dir = self._requested_data_dir.expanduser().resolve()
-        else:
-            self._tmp_data_dir = Path(tempfile.mkdtemp(prefix="frugalflow-redis-"))
-            self.data_dir = self._tmp_data_dir
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir, self._tmp_data_dir = data_dir_or_temp(
+            self._requested_data_dir, "frugalflow-redis-"
+        )
         self.log_path = self.data_dir / "redis.log"
 
-        ports = [self._requested_port] if self._requested_port else [free_port() for _ in range(3)]
         try:
-            for attempt, port in enumerate(ports, start=1):
-                if self._launch(binary, port):
-                    break
-                if attempt == len(ports):
-                    raise InfraError(
-                        f"port {port} is taken; redis log ({self.log_path}):\n{tail(self.log_path)}"
-                    )
-                log.info("port %s was taken; retrying on another port", port)
+            launch_with_port_retries(
+                lambda port: self._launch(binary, port),
+                self._requested_port,
+                self.log_path,
+                "redis log",
+            )
         except BaseException:
             self._remove_tmp_dir()
             raise
@@ -148,22 +143,10 @@ class LocalRedis:
             self._proc = None
         self._remove_tmp_dir()
 
-    def __enter__(self) -> LocalRedis:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def _launch(self, binary: Path, port: int) -> bool:
         """Start on ``port``; False if the port turned out to be taken."""
         assert self.data_dir is not None and self.log_path is not None
-        log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
+        log_start = log_size(self.log_path)
         proc = start_process(
             [
                 binary,
@@ -208,9 +191,7 @@ class LocalRedis:
         except InfraError as exc:
             stop_process(proc, timeout=5)
             self._proc = None
-            with self.log_path.open("rb") as fh:
-                fh.seek(log_start)
-                new_log = fh.read().decode("utf-8", errors="replace")
+            new_log = read_log_from(self.log_path, log_start)
             if "Address already in use" in new_log:
                 return False
             raise InfraError(f"{exc}; redis log ({self.log_path}):\n{tail(self.log_path)}") from exc
@@ -240,29 +221,18 @@ async def ensure_redis(url_env: str | None, data_dir: Path) -> tuple[str, LocalR
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m app.infra.redis_server run``: start a local Redis and block until Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="python -m app.infra.redis_server")
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="start a local redis-server and wait for Ctrl-C")
+    parser, run = run_parser(
+        "python -m app.infra.redis_server", "start a local redis-server and wait for Ctrl-C"
+    )
     run.add_argument("--data-dir", type=Path, default=None, help="working dir (default: temporary)")
     run.add_argument("--port", type=int, default=None)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     server = LocalRedis(args.data_dir, port=args.port)
-    try:
-        url = server.start()
-        print(f"REDIS_URL={url}", flush=True)
-        print(
-            f"# redis-server in {server.data_dir}, started in {server.startup_seconds:.2f}s; "
-            "Ctrl-C to stop",
-            flush=True,
-        )
-        block_until_interrupted()
-    except InfraError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        server.stop()
-    return 0
+    return serve_until_interrupted(
+        server,
+        "REDIS_URL",
+        lambda: f"redis-server in {server.data_dir}, started in {server.startup_seconds:.2f}s",
+    )
 
 
 if __name__ == "__main__":

@@ -25,27 +25,26 @@ UnknownError, so keep ``enable_idempotence`` off against Tansu.
 
 from __future__ import annotations
 
-import argparse
 import importlib.resources
 import logging
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
 from aiokafka.admin import AIOKafkaAdminClient
 
 from app.infra.process import (
     InfraError,
-    block_until_interrupted,
+    LocalServer,
     can_bind,
     is_listening,
+    run_parser,
     run_sync,
+    serve_until_interrupted,
     start_process,
     stop_process,
     tail,
@@ -96,7 +95,7 @@ def find_tansu_binary() -> Path:
     )
 
 
-class TansuBroker:
+class TansuBroker(LocalServer):
     """A memory-backed Tansu broker on ``localhost:port`` (default 9092).
 
     >>> with TansuBroker(port=19092) as broker:    # doctest: +SKIP
@@ -241,44 +240,24 @@ class TansuBroker:
             shutil.rmtree(self._tmp_dir, ignore_errors=True)
             self._tmp_dir = None
 
-    def __enter__(self) -> TansuBroker:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m app.infra.tansu run``: start the demo broker and block until Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="python -m app.infra.tansu")
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="start a memory-backed Tansu broker and wait for Ctrl-C")
+    parser, run = run_parser(
+        "python -m app.infra.tansu", "start a memory-backed Tansu broker and wait for Ctrl-C"
+    )
     run.add_argument("--port", type=int, default=DEFAULT_PORT)
     run.add_argument("--log", type=Path, default=None, help="broker log file (default: temporary)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     broker = TansuBroker(args.port, log_path=args.log)
-    try:
-        servers = broker.start()
-        print(f"KAFKA_BOOTSTRAP_SERVERS={servers}", flush=True)
-        print(
-            f"# tansu (memory storage) started in {broker.startup_seconds:.3f}s, "
-            f"log {broker.log_path}; Ctrl-C to stop",
-            flush=True,
-        )
-        block_until_interrupted()
-    except InfraError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        broker.stop()
-    return 0
+    return serve_until_interrupted(
+        broker,
+        "KAFKA_BOOTSTRAP_SERVERS",
+        lambda: (
+            f"tansu (memory storage) started in {broker.startup_seconds:.3f}s, "
+            f"log {broker.log_path}"
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,9 @@ from app.providers.errors import (
     ErrorCode,
     RetryPolicy,
     call_with_retries,
+    check_batch_requests,
     code_for_anthropic_error_type,
-    is_retryable,
+    failure_result,
     retry_if_not_processed,
 )
 from app.providers.ids import safe_custom_id
@@ -99,13 +100,13 @@ class AnthropicAdapter:
                 lambda: self._client.messages.create(**params), self._retry
             )
         except ProviderError as exc:
-            return _failure(request.custom_id, request.model, exc.code, exc.message)
+            return failure_result(request.custom_id, request.model, exc.code, exc.message)
         return _success(request.custom_id, message)
 
     # --- batch -----------------------------------------------------------------------------
 
     async def submit_batch(self, requests: list[ChatRequest], metadata: dict[str, str]) -> str:
-        _check_batch(requests)
+        check_batch_requests(requests)
         batch_requests: list[BatchRequestParam] = [
             {"custom_id": safe_custom_id(r.custom_id), "params": self.params(r)} for r in requests
         ]
@@ -158,14 +159,6 @@ class AnthropicAdapter:
         await self._client.close()
 
 
-def _check_batch(requests: list[ChatRequest]) -> None:
-    if not requests:
-        raise ProviderError(ErrorCode.BAD_REQUEST, "a batch needs at least one request")
-    ids = [r.custom_id for r in requests]
-    if len(set(ids)) != len(ids):
-        raise ProviderError(ErrorCode.BAD_REQUEST, "duplicate custom_id in batch")
-
-
 def _usage(message: Message) -> Usage:
     usage = message.usage
     return Usage(
@@ -183,17 +176,6 @@ def _success(custom_id: str, message: Message) -> ChatResult:
     )
 
 
-def _failure(custom_id: str, model: str, code: str, message: str) -> ChatResult:
-    return ChatResult(
-        custom_id=custom_id,
-        ok=False,
-        model=model,
-        error_code=str(code),
-        error_message=message,
-        retryable=is_retryable(code),
-    )
-
-
 def _line_result(line: MessageBatchIndividualResponse) -> ChatResult:
     result = line.result
     if isinstance(result, MessageBatchSucceededResult):
@@ -201,10 +183,12 @@ def _line_result(line: MessageBatchIndividualResponse) -> ChatResult:
     if isinstance(result, MessageBatchErroredResult):
         error = result.error.error
         code = code_for_anthropic_error_type(error.type)
-        return _failure(line.custom_id, "", code, error.message)
+        return failure_result(line.custom_id, "", code, error.message)
     if isinstance(result, MessageBatchCanceledResult):
-        return _failure(line.custom_id, "", ErrorCode.BATCH_CANCELED, "batch was canceled")
+        return failure_result(line.custom_id, "", ErrorCode.BATCH_CANCELED, "batch was canceled")
     if isinstance(result, MessageBatchExpiredResult):
-        return _failure(line.custom_id, "", ErrorCode.BATCH_EXPIRED, "batch expired")
+        return failure_result(line.custom_id, "", ErrorCode.BATCH_EXPIRED, "batch expired")
     kind = getattr(result, "type", "?")  # a result type newer than this SDK knows
-    return _failure(line.custom_id, "", ErrorCode.PROVIDER_ERROR, f"unknown result type {kind}")
+    return failure_result(
+        line.custom_id, "", ErrorCode.PROVIDER_ERROR, f"unknown result type {kind}"
+    )

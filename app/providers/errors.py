@@ -23,7 +23,7 @@ from typing import TypeVar
 import anthropic
 import openai
 
-from app.providers.base import ProviderError
+from app.providers.base import ChatRequest, ChatResult, ProviderError
 
 T = TypeVar("T")
 
@@ -82,6 +82,27 @@ OPENAI_BATCH_ERROR_CODES = {
 
 def is_retryable(code: str) -> bool:
     return code in RETRYABLE_CODES
+
+
+def failure_result(custom_id: str, model: str, code: str, message: str) -> ChatResult:
+    """A failed :class:`ChatResult`; ``retryable`` follows ``code``."""
+    return ChatResult(
+        custom_id=custom_id,
+        ok=False,
+        model=model,
+        error_code=str(code),
+        error_message=message,
+        retryable=is_retryable(code),
+    )
+
+
+def check_batch_requests(requests: list[ChatRequest]) -> None:
+    """Reject an empty batch or one that repeats a ``custom_id`` (BAD_REQUEST)."""
+    if not requests:
+        raise ProviderError(ErrorCode.BAD_REQUEST, "a batch needs at least one request")
+    ids = [r.custom_id for r in requests]
+    if len(set(ids)) != len(ids):
+        raise ProviderError(ErrorCode.BAD_REQUEST, "duplicate custom_id in batch")
 
 
 def code_for_status(status: int) -> ErrorCode:

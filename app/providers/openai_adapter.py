@@ -37,9 +37,10 @@ from app.providers.errors import (
     ErrorCode,
     RetryPolicy,
     call_with_retries,
+    check_batch_requests,
     code_for_openai_batch_error,
     code_for_status,
-    is_retryable,
+    failure_result,
     retry_if_not_processed,
 )
 from app.providers.ids import safe_custom_id
@@ -136,7 +137,7 @@ class OpenAIAdapter:
                 self._retry,
             )
         except ProviderError as exc:
-            return _failure(request.custom_id, request.model, exc.code, exc.message)
+            return failure_result(request.custom_id, request.model, exc.code, exc.message)
         return _success(
             request.custom_id,
             completion.model,
@@ -147,11 +148,7 @@ class OpenAIAdapter:
     # --- batch -----------------------------------------------------------------------------
 
     async def submit_batch(self, requests: list[ChatRequest], metadata: dict[str, str]) -> str:
-        if not requests:
-            raise ProviderError(ErrorCode.BAD_REQUEST, "a batch needs at least one request")
-        ids = [r.custom_id for r in requests]
-        if len(set(ids)) != len(ids):
-            raise ProviderError(ErrorCode.BAD_REQUEST, "duplicate custom_id in batch")
+        check_batch_requests(requests)
         lines = [
             json.dumps(
                 {
@@ -285,17 +282,6 @@ def _success(custom_id: str, model: str, content: str, usage: Usage) -> ChatResu
     return ChatResult(custom_id=custom_id, ok=True, model=model, content=content, usage=usage)
 
 
-def _failure(custom_id: str, model: str, code: str, message: str) -> ChatResult:
-    return ChatResult(
-        custom_id=custom_id,
-        ok=False,
-        model=model,
-        error_code=str(code),
-        error_message=message,
-        retryable=is_retryable(code),
-    )
-
-
 def _output_result(line: dict[str, Any], model: str) -> ChatResult:
     response = line.get("response") or {}
     status = int(response.get("status_code") or 0)
@@ -314,21 +300,25 @@ def _error_result(line: dict[str, Any], model: str) -> ChatResult:
     error = line.get("error")
     if error:  # batch-level fate: expired, cancelled, ...
         code = code_for_openai_batch_error(error.get("code"))
-        return _failure(custom_id, model, code, str(error.get("message") or error.get("code")))
+        return failure_result(
+            custom_id, model, code, str(error.get("message") or error.get("code"))
+        )
     response = line.get("response") or {}
     status = int(response.get("status_code") or 0)
     body_error = (response.get("body") or {}).get("error") or {}
     message = str(body_error.get("message") or f"HTTP {status}")
-    return _failure(custom_id, model, code_for_status(status), message)
+    return failure_result(custom_id, model, code_for_status(status), message)
 
 
 def _missing_result(custom_id: str, model: str, status: str) -> ChatResult:
     if status == "expired":
-        return _failure(
+        return failure_result(
             custom_id, model, ErrorCode.BATCH_EXPIRED, "batch expired before this request ran"
         )
     if status == "cancelled":
-        return _failure(custom_id, model, ErrorCode.BATCH_CANCELED, "batch was cancelled")
+        return failure_result(custom_id, model, ErrorCode.BATCH_CANCELED, "batch was cancelled")
     if status == "failed":
-        return _failure(custom_id, model, ErrorCode.BATCH_FAILED, "batch failed validation")
-    return _failure(custom_id, model, ErrorCode.PROVIDER_ERROR, "missing from the batch output")
+        return failure_result(custom_id, model, ErrorCode.BATCH_FAILED, "batch failed validation")
+    return failure_result(
+        custom_id, model, ErrorCode.PROVIDER_ERROR, "missing from the batch output"
+    )

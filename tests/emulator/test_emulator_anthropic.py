@@ -18,21 +18,11 @@ import pytest
 
 from app.emulator import EmulatorConfig, EmulatorServer
 from app.emulator.config import ENV_CONFIG_FILE
+from tests.emulator.support import configure, stats
 
 MODEL = "claude-test"
 LONG = "x" * 5000  # 1250 tokens
 API_KEY = "sk-ant-secret-test-key"
-
-
-@pytest.fixture(scope="module")
-async def emulator() -> AsyncIterator[EmulatorServer]:
-    async with EmulatorServer(EmulatorConfig(batch_delay_s=0.2, retry_after_s=0.2)) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-async def _fresh_state(emulator: EmulatorServer) -> None:
-    await emulator.state.reset()
 
 
 @pytest.fixture
@@ -42,24 +32,6 @@ async def client(emulator: EmulatorServer) -> AsyncIterator[anthropic.AsyncAnthr
     )
     yield sdk
     await sdk.close()
-
-
-@pytest.fixture
-async def http(emulator: EmulatorServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=emulator.base_url, timeout=10.0) as raw:
-        yield raw
-
-
-async def configure(http: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
-    response = await http.put("/_emulator/config", json=changes)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def stats(http: httpx.AsyncClient) -> dict[str, Any]:
-    body: dict[str, Any] = (await http.get("/_emulator/stats")).json()
-    return body
 
 
 def cached_system(text: str, ttl: str | None = None) -> list[Any]:

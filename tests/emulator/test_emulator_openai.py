@@ -17,22 +17,12 @@ import httpx
 import openai
 import pytest
 
-from app.emulator import EmulatorConfig, EmulatorServer
+from app.emulator import EmulatorServer
+from tests.emulator.support import configure
 
 MODEL = "gpt-test"
 LONG = "x" * 5000  # 1250 tokens
 API_KEY = "sk-openai-secret-test-key"
-
-
-@pytest.fixture(scope="module")
-async def emulator() -> AsyncIterator[EmulatorServer]:
-    async with EmulatorServer(EmulatorConfig(batch_delay_s=0.2, retry_after_s=0.2)) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-async def _fresh_state(emulator: EmulatorServer) -> None:
-    await emulator.state.reset()
 
 
 @pytest.fixture
@@ -42,17 +32,6 @@ async def client(emulator: EmulatorServer) -> AsyncIterator[openai.AsyncOpenAI]:
     )
     yield sdk
     await sdk.close()
-
-
-@pytest.fixture
-async def http(emulator: EmulatorServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=emulator.base_url, timeout=10.0) as raw:
-        yield raw
-
-
-async def configure(http: httpx.AsyncClient, **changes: Any) -> None:
-    response = await http.put("/_emulator/config", json=changes)
-    assert response.status_code == 200, response.text
 
 
 async def chat(client: openai.AsyncOpenAI, *messages: Any, **kwargs: Any) -> Any:

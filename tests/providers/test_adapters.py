@@ -19,7 +19,7 @@ import httpx
 import openai
 import pytest
 
-from app.emulator import EmulatorConfig, EmulatorServer
+from app.emulator import EmulatorServer
 from app.providers.anthropic_adapter import AnthropicAdapter
 from app.providers.base import (
     BATCH_MARKER,
@@ -40,27 +40,11 @@ from app.providers.errors import (
 )
 from app.providers.ids import is_safe_custom_id, safe_custom_id, safe_id_map
 from app.providers.openai_adapter import OpenAIAdapter
+from tests.emulator.support import configure, stats
 
 Adapter = AnthropicAdapter | OpenAIAdapter
 MODELS = {"anthropic": "claude-test", "openai": "gpt-test"}
 FAST_RETRY = RetryPolicy(max_retries=2, base_delay_s=0.01, max_delay_s=0.05)
-
-
-@pytest.fixture(scope="module")
-async def emulator() -> AsyncIterator[EmulatorServer]:
-    async with EmulatorServer(EmulatorConfig(batch_delay_s=0.2, retry_after_s=0.2)) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-async def _fresh_state(emulator: EmulatorServer) -> None:
-    await emulator.state.reset()
-
-
-@pytest.fixture
-async def http(emulator: EmulatorServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=emulator.base_url, timeout=10.0) as raw:
-        yield raw
 
 
 AdapterFactory = Callable[..., Adapter]
@@ -93,16 +77,6 @@ async def make_adapter(emulator: EmulatorServer) -> AsyncIterator[Callable[..., 
     yield make
     for adapter in made:
         await adapter.aclose()
-
-
-async def configure(http: httpx.AsyncClient, **changes: Any) -> None:
-    response = await http.put("/_emulator/config", json=changes)
-    assert response.status_code == 200, response.text
-
-
-async def stats(http: httpx.AsyncClient) -> dict[str, Any]:
-    body: dict[str, Any] = (await http.get("/_emulator/stats")).json()
-    return body
 
 
 def request(
