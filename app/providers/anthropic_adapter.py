@@ -27,7 +27,16 @@ from anthropic.types.messages import (
 )
 from anthropic.types.messages.batch_create_params import Request as BatchRequestParam
 
-from app.providers.base import BatchPoll, BatchState, ChatRequest, ChatResult, ProviderError, Usage
+from app.providers.base import (
+    BatchPoll,
+    BatchState,
+    CachingStrategy,
+    Capabilities,
+    ChatRequest,
+    ChatResult,
+    ProviderError,
+    Usage,
+)
 from app.providers.errors import (
     ErrorCode,
     RetryPolicy,
@@ -45,6 +54,14 @@ CHARS_PER_TOKEN_ESTIMATE = 4
 class AnthropicAdapter:
     name = "anthropic"
     supports_batch = True
+    # Message Batches: 100,000 requests or 256 MB per batch.
+    capabilities = Capabilities(
+        batching=True,
+        caching=CachingStrategy.EXPLICIT,
+        batch_max_requests=100_000,
+        batch_max_bytes=256 * 1024 * 1024,
+        min_cacheable_tokens=1024,
+    )
 
     def __init__(
         self,

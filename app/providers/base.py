@@ -77,6 +77,23 @@ class BatchPoll:
     detail: str = ""
 
 
+class CachingStrategy(StrEnum):
+    EXPLICIT = "explicit"  # we place breakpoints (Anthropic cache_control)
+    AUTOMATIC = "automatic"  # the provider caches prefixes itself (OpenAI, Gemini implicit)
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a provider can do; the router, batcher and cache placement read this."""
+
+    batching: bool
+    caching: CachingStrategy
+    batch_max_requests: int = 0  # provider cap per batch (0 = no batching)
+    batch_max_bytes: int = 0
+    min_cacheable_tokens: int = 1024  # default; the catalog has per-model values
+
+
 class ProviderError(Exception):
     """A provider call failed. ``code`` is stable and machine-readable."""
 
@@ -93,6 +110,7 @@ class ProviderAdapter(Protocol):
 
     name: str
     supports_batch: bool
+    capabilities: Capabilities
 
     async def complete(self, request: ChatRequest) -> ChatResult:
         """Immediate call. Provider failures come back as ``ChatResult(ok=False)``."""

@@ -28,6 +28,8 @@ from app.providers.base import (
     BATCH_MARKER,
     BatchPoll,
     BatchState,
+    CachingStrategy,
+    Capabilities,
     ChatRequest,
     ChatResult,
     ProviderError,
@@ -66,6 +68,14 @@ def prompt_cache_key(system: str) -> str:
 class OpenAIAdapter:
     name = "openai"
     supports_batch = True
+    # Batch API: 50,000 requests or a 200 MB input file per batch.
+    capabilities = Capabilities(
+        batching=True,
+        caching=CachingStrategy.AUTOMATIC,
+        batch_max_requests=50_000,
+        batch_max_bytes=200 * 1024 * 1024,
+        min_cacheable_tokens=1024,
+    )
 
     def __init__(
         self,
