@@ -11,11 +11,18 @@ Lever attribution is a telescoping chain, so the levers sum *exactly* to
 
 A cache write costs more than plain input, so ``prompt_cache`` can be negative for the
 request that writes the cache; the requests that read it carry the gain.
+
+The batch discount applies to every token class (input, output, cache write and read),
+and ``cache_ttl_1h`` bills cache writes at the 1-hour price instead of the 5-minute one.
+
+An answer served without any provider call (response cache, pattern) costs nothing and
+saves its whole baseline: ``saved_entirely``.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 
 from app.costing.catalog import ModelPrice, price_of
 from app.events import Savings
@@ -60,10 +67,33 @@ def cost_and_savings(
     baseline = baseline_cost(usage, requested_model)
     actual_plain = _round(_uncached(usage, actual))
     actual_cached = _round(_cached(usage, actual, cache_ttl_1h))
-    cost = _round(actual_cached * (1 - actual.batch_discount)) if batch else actual_cached
+    if batch:
+        cost = _round(_cached(usage, actual, cache_ttl_1h) * (1 - actual.batch_discount))
+    else:
+        cost = actual_cached
     savings = Savings(
         routing=baseline - actual_plain,
         prompt_cache=actual_plain - actual_cached,
         batch=actual_cached - cost,
     )
     return cost, baseline, savings
+
+
+NoCallLever = Literal["response_cache", "pattern"]
+
+
+def saved_entirely(
+    usage_estimate: Usage, requested_model: str, lever: NoCallLever
+) -> tuple[Decimal, Decimal, Savings]:
+    """(cost=0, baseline, savings) for an answer served without a provider call.
+
+    ``usage_estimate`` is what the provider call would have used (for a response-cache
+    hit, the usage of the answer being replayed); the whole baseline goes to ``lever``.
+    """
+    if lever not in ("response_cache", "pattern"):
+        raise ValueError(f"lever must be 'response_cache' or 'pattern', got {lever!r}")
+    baseline = baseline_cost(usage_estimate, requested_model)
+    savings = (
+        Savings(response_cache=baseline) if lever == "response_cache" else Savings(pattern=baseline)
+    )
+    return Decimal("0"), baseline, savings
