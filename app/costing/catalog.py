@@ -272,6 +272,27 @@ def canonical_model(model: str) -> str:
         raise UnknownModelError(model) from None
 
 
+LOCAL_PREFIX = "ollama/"  # local OpenAI-compatible models: ``ollama/<name>``
+
+
 def price_of(model: str) -> ModelPrice:
-    """The price of ``model`` (a canonical id or an alias)."""
-    return _load().models[canonical_model(model)]
+    """The price of ``model`` (a canonical id or an alias).
+
+    Local models (``ollama/<name>``) cost nothing unless the pricing override file names
+    them (e.g. to charge GPU time); every other unknown model is an error, never $0.
+    """
+    try:
+        return _load().models[canonical_model(model)]
+    except UnknownModelError:
+        if model.startswith(LOCAL_PREFIX) and len(model) > len(LOCAL_PREFIX):
+            return _local_price(model)
+        raise
+
+
+def _local_price(model: str) -> ModelPrice:
+    zero = Decimal(0)
+    return ModelPrice(
+        model=model, provider="ollama", input=zero, output=zero, cache_write_5m=zero,
+        cache_write_1h=zero, cache_read=zero, batch_discount=zero, min_cacheable_tokens=0,
+        context_window=0, effective=date(1970, 1, 1), note="local model: no per-token price",
+    )  # fmt: skip

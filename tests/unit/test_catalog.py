@@ -286,3 +286,18 @@ def test_override_alias_cannot_steal_another_models_alias(
     )
     with pytest.raises(PricingConfigError, match="already points at 'gpt-4o'"):
         reload_catalog()
+
+
+def test_local_models_cost_nothing_unless_priced() -> None:
+    from app.costing.calculator import cost_and_savings
+    from app.providers.base import Usage
+
+    price = price_of("ollama/llama3.2")
+    assert price.provider == "ollama"
+    cost, baseline, _ = cost_and_savings(
+        Usage(input_tokens=1000, output_tokens=500), model="ollama/llama3.2",
+        requested_model="ollama/llama3.2", batch=False,
+    )  # fmt: skip
+    assert cost == baseline == 0
+    with pytest.raises(UnknownModelError):
+        price_of("ollama/")
