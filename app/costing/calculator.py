@@ -41,10 +41,14 @@ def _uncached(usage: Usage, price: ModelPrice) -> Decimal:
 
 
 def _cached(usage: Usage, price: ModelPrice, cache_ttl_1h: bool) -> Decimal:
+    # Writes the provider reported as 1-hour are billed so whatever the flag says.
+    hour = min(usage.cache_write_1h_tokens, usage.cache_write_tokens)
+    rest = usage.cache_write_tokens - hour
     write = price.cache_write_1h if cache_ttl_1h else price.cache_write_5m
     return (
         usage.input_tokens * price.input
-        + usage.cache_write_tokens * write
+        + rest * write
+        + hour * price.cache_write_1h
         + usage.cache_read_tokens * price.cache_read
         + usage.output_tokens * price.output
     )

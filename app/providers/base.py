@@ -39,6 +39,9 @@ class Usage:
     output_tokens: int = 0
     cache_write_tokens: int = 0
     cache_read_tokens: int = 0
+    # The part of cache_write_tokens written with a 1-hour TTL (Anthropic bills it at 2x
+    # input, 5-minute writes at 1.25x). Internal only: the contract's usage has four fields.
+    cache_write_1h_tokens: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {

@@ -173,3 +173,12 @@ def test_saved_entirely_books_the_whole_baseline_on_one_lever(lever: NoCallLever
     assert baseline == Decimal("0.0135")
     assert getattr(savings, lever) == baseline
     assert savings.total() == baseline - cost
+
+
+def test_reported_one_hour_writes_are_billed_at_the_one_hour_price() -> None:
+    model = "claude-sonnet-4-5"
+    price = price_of(model)
+    mixed = Usage(input_tokens=10, cache_write_tokens=3000, cache_write_1h_tokens=1000)
+    cost, _, _ = cost_and_savings(mixed, model=model, requested_model=model, batch=False)
+    expected = 10 * price.input + 2000 * price.cache_write_5m + 1000 * price.cache_write_1h
+    assert cost == expected.quantize(Decimal("0.0000000001"))
