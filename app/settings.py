@@ -69,8 +69,19 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("FRUGALFLOW_OPENAI_API_KEY", "OPENAI_API_KEY")
     )
+    gemini_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("FRUGALFLOW_GEMINI_API_KEY", "GEMINI_API_KEY")
+    )
     anthropic_base_url: str | None = None
     openai_base_url: str | None = None
+    gemini_base_url: str | None = Field(
+        None, description="root of the Gemini API (paths start with /v1beta)"
+    )
+    ollama_base_url: str | None = Field(
+        None,
+        description="OpenAI-compatible local endpoint, e.g. http://localhost:11434/v1; "
+        "provider 'ollama' is configured only when set",
+    )
     emulator_url: str | None = Field(
         None, description="provider emulator used for every provider that has no key"
     )

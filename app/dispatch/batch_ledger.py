@@ -16,6 +16,10 @@ batch carrying this record's key in its metadata: found, it is adopted, not resu
 Providers without batch metadata (Anthropic) cannot answer that question, so for them a
 crash in that window of milliseconds submits the slice again; answers and costs stay
 single downstream (stable ids), only the provider bill is doubled for that slice.
+
+Submissions go through the (provider, model) circuit breaker shared with the immediate
+path: while it is open the slice is not submitted and its requests take the same way as
+after a failed submission (``reroute_or_fail``, code ``circuit_open``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from app.intake.agent import dedupe_key
 from app.metrics import BATCH_SIZE
 from app.pipeline import Pipeline, log
 from app.providers.base import BATCH_MARKER, ChatResult, ProviderError
+from app.providers.circuit import CIRCUIT_OPEN, breakers_for
 
 
 def register(p: Pipeline) -> None:
@@ -65,6 +70,14 @@ async def _submit(p: Pipeline, pending: Any, members: Any, record: BatchRecord) 
             fresh.append(admitted)
     if not fresh:
         return
+    model, breakers = fresh[0].model, breakers_for(p)  # a record holds one model
+    if not breakers.allow(record.provider, model):
+        log.warning(
+            "circuit %s/%s open: %d requests not batched", record.provider, model, len(fresh)
+        )
+        _release(pending, members, key)  # an interrupted submit of this record, if any
+        await reroute_or_fail(p, fresh, CIRCUIT_OPEN, f"{record.provider}/{model} is failing")
+        return
     for admitted in fresh:
         members[_member(admitted)] = key
     interrupted = current is not None and current["state"] == "submitting"
@@ -89,11 +102,13 @@ async def _submit(p: Pipeline, pending: Any, members: Any, record: BatchRecord) 
                 timeout=p.settings.provider_timeout_s * 2.5,
             )
     except (ProviderError, TimeoutError) as exc:
+        breakers.record(record.provider, model, exc)
         code = exc.code if isinstance(exc, ProviderError) else "provider_timeout"
         log.warning("batch submit failed (%s); %d requests go immediate", code, len(fresh))
         _release(pending, members, key)
         await reroute_or_fail(p, fresh, code, f"batch submission failed: {exc}")
         return
+    breakers.record_success(record.provider, model)
     now = utcnow()
     submitted = slice_.model_copy(
         update={"state": "submitted", "provider_batch_id": batch_id, "submitted_at": now,

@@ -2,6 +2,10 @@
 
 Several actors share ``llm.admitted`` (``concurrency``); each event is acked after its
 answer is published, so a crash re-runs at most the calls in flight.
+
+Every call goes through the (provider, model) circuit breaker the Pipeline owns
+(``circuit.breakers_for(p)``): while it is open the provider is not called and the answer
+is an error with the retryable code ``circuit_open``.
 """
 
 from __future__ import annotations
@@ -14,9 +18,13 @@ from app.dispatch.requests import to_chat_request
 from app.events import Admitted, Path
 from app.pipeline import Pipeline, log
 from app.providers.base import ChatResult
+from app.providers.circuit import CIRCUIT_OPEN, breakers_for
+from app.providers.errors import is_retryable
 
 
 def register(p: Pipeline) -> None:
+    breakers_for(p)  # the Pipeline owns the worker's breakers, shared by every stage
+
     @p.app.agent(p.topics.admitted, name="immediate", concurrency=p.settings.immediate_concurrency)
     async def immediate(stream: Any) -> Any:
         async for event in stream.events():
@@ -26,19 +34,14 @@ def register(p: Pipeline) -> None:
 
 
 async def answer_immediately(p: Pipeline, admitted: Admitted) -> None:
-    adapter = p.providers.get(admitted.provider)
-    request = to_chat_request(admitted)
-    try:
-        # The adapter has its own per-call timeout; this bound also covers its retries, and
-        # stays under the rebalance timeout so a rebalance never waits on a hung call.
-        result = await asyncio.wait_for(
-            adapter.complete(request), timeout=p.settings.provider_timeout_s * 2.5
+    breakers = breakers_for(p)
+    if breakers.allow(admitted.provider, admitted.model):
+        result = await _call(p, admitted)
+        breakers.record(admitted.provider, admitted.model, result)
+    else:
+        result = _failure(
+            admitted, CIRCUIT_OPEN, f"{admitted.provider}/{admitted.model} is failing; not called"
         )
-    except TimeoutError:
-        result = _failure(admitted, "provider_timeout", "the provider did not answer in time")
-    except Exception as exc:  # a bug must cost one answer, never the agent
-        log.exception("immediate call crashed for %s", admitted.request.request_id)
-        result = _failure(admitted, "internal_error", f"internal error: {type(exc).__name__}")
     if not result.ok:
         log.warning(
             "immediate call failed for %s: %s", admitted.request.request_id, result.error_code
@@ -46,8 +49,25 @@ async def answer_immediately(p: Pipeline, admitted: Admitted) -> None:
     await p.publish_answer(from_result(admitted, result, Path.IMMEDIATE))
 
 
+async def _call(p: Pipeline, admitted: Admitted) -> ChatResult:
+    adapter = p.providers.get(admitted.provider)
+    request = to_chat_request(admitted)
+    try:
+        # The adapter has its own per-call timeout; this bound also covers its retries, and
+        # stays under the rebalance timeout so a rebalance never waits on a hung call.
+        return await asyncio.wait_for(
+            adapter.complete(request), timeout=p.settings.provider_timeout_s * 2.5
+        )
+    except TimeoutError:
+        return _failure(admitted, "provider_timeout", "the provider did not answer in time")
+    except Exception as exc:  # a bug must cost one answer, never the agent
+        log.exception("immediate call crashed for %s", admitted.request.request_id)
+        return _failure(admitted, "internal_error", f"internal error: {type(exc).__name__}")
+
+
 def _failure(admitted: Admitted, code: str, message: str) -> ChatResult:
     return ChatResult(
         custom_id=admitted.request.request_id, ok=False, model=admitted.model,
         error_code=code, error_message=message,
+        retryable=code == CIRCUIT_OPEN or is_retryable(code),
     )  # fmt: skip

@@ -19,7 +19,12 @@ ENV_CONFIG_FILE = ENV_PREFIX + "CONFIG_FILE"
 
 # Endpoints (``"METHOD /route/{template}"``) subject to error/timeout faults by default: the
 # inference calls. Batch bookkeeping endpoints stay reliable unless a test opts in ("*").
-DEFAULT_FAULT_ENDPOINTS = ("POST /v1/messages", "POST /v1/chat/completions")
+# The inference endpoints: faults hit generation, not batch bookkeeping, unless asked.
+DEFAULT_FAULT_ENDPOINTS = (
+    "POST /v1/messages",
+    "POST /v1/chat/completions",
+    "POST /v1beta/models/{model}:generateContent",
+)
 
 
 class EmulatorConfig(BaseModel):

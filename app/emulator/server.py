@@ -21,6 +21,8 @@ from app.emulator import (
     anthropic_api,
     anthropic_batches,
     control,
+    gemini_api,
+    gemini_batches,
     openai_api,
     openai_batches,
     openai_files,
@@ -36,7 +38,10 @@ SHUTDOWN_TIMEOUT_S = 2.0
 
 
 def create_app(config: EmulatorConfig) -> web.Application:
-    app = web.Application(middlewares=[api_middleware], client_max_size=512 * 1024 * 1024)
+    app = web.Application(
+        middlewares=[gemini_api.google_error_middleware, api_middleware],
+        client_max_size=512 * 1024 * 1024,
+    )
     state = EmulatorState(config)
     app[STATE_KEY] = state
     for module in (
@@ -45,6 +50,8 @@ def create_app(config: EmulatorConfig) -> web.Application:
         openai_api,
         openai_files,
         openai_batches,
+        gemini_api,
+        gemini_batches,
         control,
     ):
         app.add_routes(module.routes())

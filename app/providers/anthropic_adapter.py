@@ -1,9 +1,10 @@
 """Anthropic adapter: Messages for immediate calls, Message Batches for the batch path.
 
 Uses the official ``anthropic.AsyncAnthropic`` with SDK retries disabled; retries follow
-``errors.RetryPolicy``. A system prompt long enough to be cacheable (estimated
-``len(chars) / 4 >= min_cacheable_tokens``) is sent as one text block with
-``cache_control: {"type": "ephemeral"}`` so repeats are billed as cache reads.
+``errors.RetryPolicy``. Prompt-cache breakpoints (``cache_control``) are placed by
+``prompt_cache.place_breakpoints`` on the stable prefix (the system prompt, then the
+conversation history) wherever it is long enough to be cacheable, so repeats are billed as
+cache reads; batch requests use a 1-hour TTL when ``batch_cache_ttl_1h`` is set.
 
 Batch ``custom_id``s are ``ids.safe_custom_id(request.custom_id)`` and results report them
 as such (Anthropic requires ``^[a-zA-Z0-9_-]{1,64}$``). Anthropic batches carry no metadata,
@@ -27,6 +28,7 @@ from anthropic.types.messages import (
 )
 from anthropic.types.messages.batch_create_params import Request as BatchRequestParam
 
+from app.providers import prompt_cache
 from app.providers.base import (
     BatchPoll,
     BatchState,
@@ -47,8 +49,6 @@ from app.providers.errors import (
     retry_if_not_processed,
 )
 from app.providers.ids import safe_custom_id
-
-CHARS_PER_TOKEN_ESTIMATE = 4
 
 
 class AnthropicAdapter:
@@ -71,39 +71,46 @@ class AnthropicAdapter:
         *,
         retry_policy: RetryPolicy | None = None,
         min_cacheable_tokens: int = 1024,
+        batch_cache_ttl_1h: bool = prompt_cache.BATCH_CACHE_TTL_1H,
     ) -> None:
         self._client = anthropic.AsyncAnthropic(
             api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
         )
         self._retry = retry_policy or RetryPolicy()
-        self._min_cacheable_tokens = min_cacheable_tokens
+        self._min_cacheable_tokens = min_cacheable_tokens  # for models not in the catalog
+        self._batch_cache_ttl_1h = batch_cache_ttl_1h
 
     # --- request building ------------------------------------------------------------------
 
-    def _system(self, system: str) -> str | list[TextBlockParam]:
-        if len(system) / CHARS_PER_TOKEN_ESTIMATE >= self._min_cacheable_tokens:
-            return [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}]
-        return system
-
-    def params(self, request: ChatRequest) -> MessageCreateParamsNonStreaming:
+    def params(
+        self, request: ChatRequest, *, batch: bool = False
+    ) -> MessageCreateParamsNonStreaming:
         """The Messages API params for ``request`` (shared by immediate and batch calls)."""
+        minimum = prompt_cache.min_cacheable_tokens(request.model, self._min_cacheable_tokens)
+        marks = prompt_cache.place_breakpoints(request.system, request.messages, minimum)
+        control = prompt_cache.cache_control(ttl_1h=batch and self._batch_cache_ttl_1h)
         messages: list[MessageParam] = []
-        for message in request.messages:
-            if message.role == "user":
-                messages.append({"role": "user", "content": message.content})
-            elif message.role == "assistant":
-                messages.append({"role": "assistant", "content": message.content})
-            else:
+        for index, message in enumerate(request.messages):
+            if message.role not in ("user", "assistant"):
                 raise ProviderError(
                     ErrorCode.BAD_REQUEST, f"unsupported message role {message.role!r}"
                 )
+            content: str | list[TextBlockParam] = message.content
+            if index in marks.messages:
+                content = [{"type": "text", "text": message.content, "cache_control": control}]
+            if message.role == "user":
+                messages.append({"role": "user", "content": content})
+            else:
+                messages.append({"role": "assistant", "content": content})
         params: MessageCreateParamsNonStreaming = {
             "model": request.model,
             "max_tokens": request.max_tokens,
             "messages": messages,
         }
-        if request.system is not None:
-            params["system"] = self._system(request.system)
+        if request.system is not None and marks.system:
+            params["system"] = [{"type": "text", "text": request.system, "cache_control": control}]
+        elif request.system is not None:
+            params["system"] = request.system
         # ``request.temperature`` is deliberately not sent: SDK 2.x speaks API version
         # 2026-10-21, which rejects every sampling parameter with a 400.
         return params
@@ -125,7 +132,8 @@ class AnthropicAdapter:
     async def submit_batch(self, requests: list[ChatRequest], metadata: dict[str, str]) -> str:
         check_batch_requests(requests)
         batch_requests: list[BatchRequestParam] = [
-            {"custom_id": safe_custom_id(r.custom_id), "params": self.params(r)} for r in requests
+            {"custom_id": safe_custom_id(r.custom_id), "params": self.params(r, batch=True)}
+            for r in requests
         ]
         batch = await call_with_retries(
             lambda: self._client.messages.batches.create(requests=batch_requests),

@@ -100,11 +100,19 @@ class Capabilities:
 class ProviderError(Exception):
     """A provider call failed. ``code`` is stable and machine-readable."""
 
-    def __init__(self, code: str, message: str, *, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.retryable = retryable
+        self.retry_after_s = retry_after_s  # the server's own hint, when it gave one
 
 
 @runtime_checkable

@@ -36,6 +36,7 @@ class ErrorCode(StrEnum):
     CONNECTION_ERROR = "provider_connection_error"
     BAD_REQUEST = "provider_bad_request"  # 400 / 413 / 422
     AUTH_ERROR = "provider_auth_error"  # 401 / 403
+    BILLING = "provider_billing_error"  # 402: out of credit (the circuit breaker trips on it)
     NOT_FOUND = "provider_not_found"  # 404
     PROVIDER_ERROR = "provider_error"  # anything else
     # Per-request batch outcomes (the request itself never ran, so resubmitting is fine).
@@ -66,7 +67,7 @@ ANTHROPIC_ERROR_TYPES = {
     "request_too_large": ErrorCode.BAD_REQUEST,
     "authentication_error": ErrorCode.AUTH_ERROR,
     "permission_error": ErrorCode.AUTH_ERROR,
-    "billing_error": ErrorCode.AUTH_ERROR,
+    "billing_error": ErrorCode.BILLING,
     "not_found_error": ErrorCode.NOT_FOUND,
     "rate_limit_error": ErrorCode.RATE_LIMITED,
     "api_error": ErrorCode.SERVER_ERROR,
@@ -118,6 +119,8 @@ def code_for_status(status: int) -> ErrorCode:
         return ErrorCode.BAD_REQUEST
     if status in (401, 403):
         return ErrorCode.AUTH_ERROR
+    if status == 402:
+        return ErrorCode.BILLING
     if status == 404:
         return ErrorCode.NOT_FOUND
     return ErrorCode.PROVIDER_ERROR
@@ -186,7 +189,7 @@ def classify_exception(exc: BaseException) -> ClassifiedError:
     if isinstance(exc, ProviderError):
         known = {c.value for c in ErrorCode}
         code = ErrorCode(exc.code) if exc.code in known else ErrorCode.PROVIDER_ERROR
-        return ClassifiedError(code, exc.message)
+        return ClassifiedError(code, exc.message, retry_after_s=exc.retry_after_s)
     return ClassifiedError(ErrorCode.PROVIDER_ERROR, message)
 
 

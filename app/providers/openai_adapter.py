@@ -1,9 +1,10 @@
 """OpenAI adapter: Chat Completions for immediate calls, Files + Batch for the batch path.
 
 Uses the official ``openai.AsyncOpenAI`` with SDK retries disabled; retries follow
-``errors.RetryPolicy``. Prompt caching is automatic at OpenAI; when a system prompt is
-present we add ``prompt_cache_key`` (first 32 hex chars of its sha256) so requests sharing
-it are routed to the same cache.
+``errors.RetryPolicy``. Prompt caching is automatic at OpenAI; we add ``prompt_cache_key``
+(``prompt_cache.openai_cache_key``: the sha256 of the system prompt, or else of the first
+message of a conversation with history) so requests sharing that leading prefix, and the
+successive turns of one conversation, are routed to the same cache.
 
 Usage is normalized: ``input_tokens = prompt_tokens - cached_tokens``, cache reads are
 ``cached_tokens``, cache writes are 0 (OpenAI does not bill them separately).
@@ -16,7 +17,6 @@ is ``batch_expired`` (expired batch), ``batch_canceled`` (cancelled) or ``provid
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any, Final, Literal
 
@@ -46,6 +46,7 @@ from app.providers.errors import (
     retry_if_not_processed,
 )
 from app.providers.ids import safe_custom_id
+from app.providers.prompt_cache import openai_cache_key
 
 CHAT_ENDPOINT: Final[Literal["/v1/chat/completions"]] = "/v1/chat/completions"
 BATCH_STATES = {
@@ -59,10 +60,6 @@ BATCH_STATES = {
     "cancelled": BatchState.FAILED,
 }
 RESULT_STATUSES = frozenset({"completed", "expired", "cancelled", "failed"})
-
-
-def prompt_cache_key(system: str) -> str:
-    return hashlib.sha256(system.encode("utf-8")).hexdigest()[:32]
 
 
 class OpenAIAdapter:
@@ -110,8 +107,8 @@ class OpenAIAdapter:
         return messages
 
     def _cache_key(self, request: ChatRequest) -> str | None:
-        if self._use_prompt_cache_key and request.system:
-            return prompt_cache_key(request.system)
+        if self._use_prompt_cache_key:
+            return openai_cache_key(request.system, request.messages)
         return None
 
     def body(self, request: ChatRequest) -> dict[str, Any]:

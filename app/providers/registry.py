@@ -2,21 +2,51 @@
 
 Adapters are created on first use, inside the running event loop, because SDK clients
 bind to the loop they were created in. A provider with no API key uses the emulator
-when ``FRUGALFLOW_EMULATOR_URL`` is set, and is "not configured" otherwise.
+when ``FRUGALFLOW_EMULATOR_URL`` is set, and is "not configured" otherwise. ``ollama``
+has no key and no emulator fallback: it is configured exactly when
+``FRUGALFLOW_OLLAMA_BASE_URL`` is set (the emulator's OpenAI-compatible ``/v1`` can stand
+in for it in tests).
+
+Which providers can batch comes from each adapter class's ``capabilities``.
 """
 
 from __future__ import annotations
 
-from app.providers.base import ProviderAdapter
+from app.providers.base import Capabilities, ProviderAdapter
 from app.settings import Settings
 
 EMULATOR_KEY = "emulator-key"  # the emulator accepts any key; never a real secret
 
-BATCH_CAPABLE = frozenset({"anthropic", "openai"})
+PROVIDERS = ("anthropic", "openai", "gemini", "ollama")
 
 
 class ProviderNotConfigured(LookupError):
     pass
+
+
+def adapter_class(provider: str) -> type[ProviderAdapter]:
+    """The adapter class for ``provider`` (imported on demand: each pulls in its SDK)."""
+    if provider == "anthropic":
+        from app.providers.anthropic_adapter import AnthropicAdapter
+
+        return AnthropicAdapter
+    if provider == "openai":
+        from app.providers.openai_adapter import OpenAIAdapter
+
+        return OpenAIAdapter
+    if provider == "gemini":
+        from app.providers.gemini_adapter import GeminiAdapter
+
+        return GeminiAdapter
+    if provider == "ollama":
+        from app.providers.ollama_adapter import OllamaAdapter
+
+        return OllamaAdapter
+    raise ProviderNotConfigured(provider)
+
+
+def capabilities(provider: str) -> Capabilities:
+    return adapter_class(provider).capabilities
 
 
 class ProviderRegistry:
@@ -28,7 +58,9 @@ class ProviderRegistry:
         return self._credentials(provider) is not None
 
     def batch_capable(self) -> set[str]:
-        return {name for name in BATCH_CAPABLE if self.is_configured(name)}
+        return {
+            name for name in PROVIDERS if self.is_configured(name) and capabilities(name).batching
+        }
 
     def uses_emulator(self, provider: str) -> bool:
         creds = self._credentials(provider)
@@ -47,17 +79,22 @@ class ProviderRegistry:
 
     def _credentials(self, provider: str) -> tuple[str, str | None] | None:
         s = self._settings
+        if provider == "ollama":
+            return ("ollama", s.ollama_base_url) if s.ollama_base_url else None
         if provider == "anthropic":
             key, base = s.anthropic_api_key, s.anthropic_base_url
         elif provider == "openai":
             key, base = s.openai_api_key, s.openai_base_url
+        elif provider == "gemini":
+            key, base = s.gemini_api_key, s.gemini_base_url
         else:
             return None
         if key is not None:
             return key.get_secret_value(), base
         if s.emulator_url:
             root = s.emulator_url.rstrip("/")
-            return EMULATOR_KEY, root if provider == "anthropic" else f"{root}/v1"
+            # Anthropic's SDK and Gemini's paths (/v1beta/...) start at the root.
+            return EMULATOR_KEY, f"{root}/v1" if provider == "openai" else root
         return None
 
     def _build(self, provider: str) -> ProviderAdapter:
@@ -70,6 +107,15 @@ class ProviderRegistry:
             from app.providers.anthropic_adapter import AnthropicAdapter
 
             return AnthropicAdapter(api_key=api_key, base_url=base_url, timeout_s=timeout)
+        if provider == "gemini":
+            from app.providers.gemini_adapter import GeminiAdapter
+
+            return GeminiAdapter(api_key=api_key, base_url=base_url, timeout_s=timeout)
+        if provider == "ollama":
+            from app.providers.ollama_adapter import OllamaAdapter
+
+            assert base_url is not None  # configured only with a base url
+            return OllamaAdapter(base_url=base_url, api_key=api_key, timeout_s=timeout)
         from app.providers.openai_adapter import OpenAIAdapter
 
         return OpenAIAdapter(api_key=api_key, base_url=base_url, timeout_s=timeout)
