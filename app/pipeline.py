@@ -25,6 +25,7 @@ from app.dispatch.answers import Answer
 from app.events import Admitted, DeadLetter
 from app.intake.validate import Reason, dead_letter
 from app.kafka_compat import faust_overrides
+from app.providers.circuit import CircuitBreakers, CircuitConfig
 from app.providers.registry import ProviderRegistry
 from app.settings import Settings
 
@@ -52,6 +53,7 @@ class Pipeline:
     app: faust.App
     topics: Topics
     providers: ProviderRegistry
+    circuits: CircuitBreakers
     tables: dict[str, Any] = field(default_factory=dict)
 
     # --- outputs shared by every stage
@@ -152,6 +154,13 @@ def build_pipeline(settings: Settings, providers: ProviderRegistry | None = None
         app=app,
         topics=topics,
         providers=providers or ProviderRegistry(settings),
+        circuits=CircuitBreakers(
+            CircuitConfig(
+                failure_threshold=settings.circuit_failure_threshold,
+                billing_threshold=settings.circuit_billing_threshold,
+                cooldown_s=settings.circuit_cooldown_s,
+            )
+        ),
     )
     intake.register(pipeline)
     immediate.register(pipeline)

@@ -60,9 +60,10 @@ class Settings(BaseSettings):
     batch_poll_interval_s: float = Field(5.0, gt=0, le=3600)
 
     # --- Providers
-    default_provider: Literal["anthropic", "openai"] = "anthropic"
+    default_provider: Literal["anthropic", "openai", "gemini"] = "anthropic"
     default_model: str = "claude-haiku-4-5"
     default_openai_model: str = "gpt-4o-mini"
+    default_gemini_model: str = "gemini-2.5-flash"
     anthropic_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("FRUGALFLOW_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
     )
@@ -84,6 +85,12 @@ class Settings(BaseSettings):
     )
     emulator_url: str | None = Field(
         None, description="provider emulator used for every provider that has no key"
+    )
+    circuit_failure_threshold: int = Field(5, ge=1, le=1000)
+    circuit_billing_threshold: int = Field(2, ge=1, le=1000)
+    circuit_cooldown_s: float = Field(30.0, ge=0, le=3600)
+    anthropic_batch_cache_ttl_1h: bool = Field(
+        False, description="1-hour prompt-cache TTL on the batch path (batches outlive 5 min)"
     )
     provider_timeout_s: float = Field(30.0, gt=0, le=600)
 

@@ -34,7 +34,7 @@ from app.intake.agent import dedupe_key
 from app.metrics import BATCH_SIZE
 from app.pipeline import Pipeline, log
 from app.providers.base import BATCH_MARKER, ChatResult, ProviderError
-from app.providers.circuit import CIRCUIT_OPEN, breakers_for
+from app.providers.circuit import CIRCUIT_OPEN
 
 
 def register(p: Pipeline) -> None:
@@ -70,7 +70,7 @@ async def _submit(p: Pipeline, pending: Any, members: Any, record: BatchRecord) 
             fresh.append(admitted)
     if not fresh:
         return
-    model, breakers = fresh[0].model, breakers_for(p)  # a record holds one model
+    model, breakers = fresh[0].model, p.circuits  # a record holds one model
     if not breakers.allow(record.provider, model):
         log.warning(
             "circuit %s/%s open: %d requests not batched", record.provider, model, len(fresh)

@@ -4,7 +4,7 @@ Several actors share ``llm.admitted`` (``concurrency``); each event is acked aft
 answer is published, so a crash re-runs at most the calls in flight.
 
 Every call goes through the (provider, model) circuit breaker the Pipeline owns
-(``circuit.breakers_for(p)``): while it is open the provider is not called and the answer
+(``p.circuits``): while it is open the provider is not called and the answer
 is an error with the retryable code ``circuit_open``.
 """
 
@@ -18,13 +18,11 @@ from app.dispatch.requests import to_chat_request
 from app.events import Admitted, Path
 from app.pipeline import Pipeline, log
 from app.providers.base import ChatResult
-from app.providers.circuit import CIRCUIT_OPEN, breakers_for
+from app.providers.circuit import CIRCUIT_OPEN
 from app.providers.errors import is_retryable
 
 
 def register(p: Pipeline) -> None:
-    breakers_for(p)  # the Pipeline owns the worker's breakers, shared by every stage
-
     @p.app.agent(p.topics.admitted, name="immediate", concurrency=p.settings.immediate_concurrency)
     async def immediate(stream: Any) -> Any:
         async for event in stream.events():
@@ -34,7 +32,7 @@ def register(p: Pipeline) -> None:
 
 
 async def answer_immediately(p: Pipeline, admitted: Admitted) -> None:
-    breakers = breakers_for(p)
+    breakers = p.circuits
     if breakers.allow(admitted.provider, admitted.model):
         result = await _call(p, admitted)
         breakers.record(admitted.provider, admitted.model, result)

@@ -26,12 +26,24 @@ class RouteRejected(Exception):
         self.message = message
 
 
+# What ``model: "auto"`` means per provider until the router decides (settings fields).
+AUTO_MODEL = {
+    "anthropic": "default_model",
+    "openai": "default_openai_model",
+    "gemini": "default_gemini_model",
+}
+
+
 def choose_route(request: RequestEvent, settings: Settings, batch_capable: set[str]) -> Route:
     provider = request.provider or _provider_of(request.model, settings)
-    if request.model == "auto":
-        model = settings.default_model if provider == "anthropic" else settings.default_openai_model
-    else:
+    if request.model != "auto":
         model = request.model
+    elif provider in AUTO_MODEL:
+        model = getattr(settings, AUTO_MODEL[provider])
+    else:
+        raise RouteRejected(
+            "model_required", f"provider {provider!r} has no default model: name one"
+        )
     try:
         price = price_of(model)
     except UnknownModelError as exc:

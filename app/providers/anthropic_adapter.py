@@ -186,11 +186,13 @@ class AnthropicAdapter:
 
 def _usage(message: Message) -> Usage:
     usage = message.usage
+    split = getattr(usage, "cache_creation", None)  # 5-minute / 1-hour breakdown of writes
     return Usage(
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
         cache_write_tokens=usage.cache_creation_input_tokens or 0,
         cache_read_tokens=usage.cache_read_input_tokens or 0,
+        cache_write_1h_tokens=getattr(split, "ephemeral_1h_input_tokens", 0) or 0,
     )
 
 

@@ -268,18 +268,3 @@ class CircuitBreakers:
                 listener(change)
             except Exception:
                 log.exception("circuit listener failed on %s", change)
-
-
-PIPELINE_ATTRIBUTE: Final = "circuits"
-
-
-def breakers_for(owner: object) -> CircuitBreakers:
-    """The :class:`CircuitBreakers` stored on ``owner`` (the Pipeline), created on first use.
-
-    The Pipeline owns its breakers so every stage of one worker shares them.
-    """
-    breakers = getattr(owner, PIPELINE_ATTRIBUTE, None)
-    if not isinstance(breakers, CircuitBreakers):
-        breakers = CircuitBreakers()
-        setattr(owner, PIPELINE_ATTRIBUTE, breakers)
-    return breakers

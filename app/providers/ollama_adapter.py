@@ -26,7 +26,12 @@ from app.providers.base import (
     ProviderError,
 )
 from app.providers.errors import ErrorCode, RetryPolicy, call_with_retries, failure_result
-from app.providers.openai_adapter import OpenAIAdapter, _completion_text, _success, _usage
+from app.providers.openai_adapter import (
+    OpenAIAdapter,
+    chat_completion_text,
+    chat_success,
+    chat_usage,
+)
 
 MODEL_PREFIX = "ollama/"
 DEFAULT_API_KEY = "ollama"  # Ollama ignores the key; the SDK requires one
@@ -75,8 +80,8 @@ class OllamaAdapter(OpenAIAdapter):
         except ProviderError as exc:
             return failure_result(request.custom_id, request.model, exc.code, exc.message)
         # Report the addressed model (with its prefix): pricing rules key on it.
-        content = _completion_text(completion)
-        return _success(request.custom_id, request.model, content, _usage(completion.usage))
+        content = chat_completion_text(completion)
+        return chat_success(request.custom_id, request.model, content, chat_usage(completion.usage))
 
     def _no_batch(self) -> ProviderError:
         return ProviderError(ErrorCode.BAD_REQUEST, f"provider {self.name!r} has no batch API")

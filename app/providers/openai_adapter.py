@@ -145,11 +145,11 @@ class OpenAIAdapter:
             )
         except ProviderError as exc:
             return failure_result(request.custom_id, request.model, exc.code, exc.message)
-        return _success(
+        return chat_success(
             request.custom_id,
             completion.model,
-            _completion_text(completion),
-            _usage(completion.usage),
+            chat_completion_text(completion),
+            chat_usage(completion.usage),
         )
 
     # --- batch -----------------------------------------------------------------------------
@@ -262,13 +262,13 @@ class OpenAIAdapter:
         await self._client.close()
 
 
-def _completion_text(completion: ChatCompletion) -> str:
+def chat_completion_text(completion: ChatCompletion) -> str:
     if not completion.choices:
         return ""
     return completion.choices[0].message.content or ""
 
 
-def _usage(usage: Any) -> Usage:
+def chat_usage(usage: Any) -> Usage:
     """From a ``CompletionUsage`` model or its JSON dict (batch output lines)."""
     if usage is None:
         return Usage()
@@ -285,7 +285,7 @@ def _usage(usage: Any) -> Usage:
     )
 
 
-def _success(custom_id: str, model: str, content: str, usage: Usage) -> ChatResult:
+def chat_success(custom_id: str, model: str, content: str, usage: Usage) -> ChatResult:
     return ChatResult(custom_id=custom_id, ok=True, model=model, content=content, usage=usage)
 
 
@@ -297,8 +297,8 @@ def _output_result(line: dict[str, Any], model: str) -> ChatResult:
         return _error_result(line, model)
     choices = body.get("choices") or [{}]
     content = (choices[0].get("message") or {}).get("content") or ""
-    return _success(
-        line["custom_id"], body.get("model") or model, content, _usage(body.get("usage"))
+    return chat_success(
+        line["custom_id"], body.get("model") or model, content, chat_usage(body.get("usage"))
     )
 
 

@@ -106,7 +106,12 @@ class ProviderRegistry:
         if provider == "anthropic":
             from app.providers.anthropic_adapter import AnthropicAdapter
 
-            return AnthropicAdapter(api_key=api_key, base_url=base_url, timeout_s=timeout)
+            return AnthropicAdapter(
+                api_key=api_key,
+                base_url=base_url,
+                timeout_s=timeout,
+                batch_cache_ttl_1h=self._settings.anthropic_batch_cache_ttl_1h,
+            )
         if provider == "gemini":
             from app.providers.gemini_adapter import GeminiAdapter
 

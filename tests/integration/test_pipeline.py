@@ -11,24 +11,12 @@ import json
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
-
-import pytest
 
 from tests.integration.harness import Deployment, request
 
 SHARED_SYSTEM = "You are a careful assistant for ACME. " + "Rule: be precise and brief. " * 300
-
-
-@pytest.fixture
-def deployment(
-    kafka_bootstrap: str, postgres_dsn: str, emulator_url: str, isolated_prefix: str, tmp_path: Path
-) -> Iterator[Deployment]:
-    d = Deployment(kafka_bootstrap, postgres_dsn, emulator_url, isolated_prefix, tmp_path)
-    yield d
-    d.stop_all()
 
 
 async def test_every_request_is_answered_once_and_costed_once(deployment: Deployment) -> None:

@@ -13,11 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration import test_pipeline
 from tests.integration.harness import Deployment, request
-
-# The same fixture as test_pipeline.py's (it belongs in tests/integration/conftest.py).
-deployment = test_pipeline.deployment
 
 MODEL, OTHER_MODEL = "gpt-4o-mini", "gpt-4.1-mini"
 CHAT = "POST /v1/chat/completions"

@@ -13,7 +13,6 @@ from app.providers.circuit import (
     CircuitConfig,
     CircuitState,
     Outcome,
-    breakers_for,
     classify,
     is_billing_error,
 )
@@ -253,13 +252,3 @@ def test_custom_thresholds(clock: FakeClock) -> None:
     assert breakers.state(P, M) is CircuitState.HALF_OPEN
     with pytest.raises(ValueError):
         CircuitConfig(failure_threshold=0)
-
-
-def test_the_owner_keeps_one_registry() -> None:
-    class Owner:
-        pass
-
-    owner = Owner()
-    first = breakers_for(owner)
-    assert breakers_for(owner) is first
-    assert breakers_for(Owner()) is not first

@@ -246,6 +246,10 @@ async def test_batch_uses_one_hour_breakpoints_when_configured(
         "ephemeral_1h_input_tokens": usage["cache_creation_input_tokens"],
     }
     assert usage["cache_creation_input_tokens"] > 0
+    # The adapter keeps the split, so the calculator bills these writes at the 1-hour price.
+    (result,) = await adapter.batch_results(batch_id)
+    assert result.usage.cache_write_1h_tokens == usage["cache_creation_input_tokens"] > 0
+    assert result.usage.cache_write_tokens == usage["cache_creation_input_tokens"]
 
 
 # --- OpenAI prompt_cache_key --------------------------------------------------------------
