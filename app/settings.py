@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     batch_record_max_bytes: int = Field(900 * 1024, ge=128 * 1024, le=16 * 1024 * 1024)
     immediate_concurrency: int = Field(32, ge=1, le=1024)
     batch_poll_interval_s: float = Field(5.0, gt=0, le=3600)
+    batch_poll_max_interval_s: float = Field(
+        300.0, gt=0, le=3600, description="cap of the per-batch polling backoff"
+    )
 
     # --- Providers
     default_provider: Literal["anthropic", "openai", "gemini"] = "anthropic"

@@ -25,6 +25,19 @@ from app.infra.worker_process import ChildProcess
 from app.settings import Settings
 from app.worker import ensure_topics
 
+# A demo should finish in seconds: short windows, fast polling, quick emulated batches.
+# Each can still be overridden from the environment.
+DEMO_PACING = {
+    "FRUGALFLOW_WINDOW_MAX_SECONDS": "1",
+    "FRUGALFLOW_BATCH_POLL_INTERVAL_S": "1",
+    "FRUGALFLOW_BATCH_POLL_MAX_INTERVAL_S": "2",
+    "FRUGALFLOW_EMULATOR_BATCH_DELAY_S": "2",
+}
+
+
+def _pacing() -> dict[str, str]:
+    return {name: os.environ.get(name, value) for name, value in DEMO_PACING.items()}
+
 
 class LocalStack:
     def __init__(self, settings: Settings, workdir: Path) -> None:
@@ -83,11 +96,7 @@ class LocalStack:
             emulator = ChildProcess(
                 "emulator",
                 ["emulator", "--port", str(port)],
-                {
-                    "FRUGALFLOW_EMULATOR_BATCH_DELAY_S": os.environ.get(
-                        "FRUGALFLOW_EMULATOR_BATCH_DELAY_S", "2"
-                    )
-                },
+                _pacing(),
                 self.workdir / "emulator.log",
             ).start()
             self._stack.callback(emulator.stop)
@@ -99,14 +108,11 @@ class LocalStack:
         )
 
         env = {
+            **_pacing(),
             "FRUGALFLOW_KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "FRUGALFLOW_BROKER_FLAVOR": broker_flavor,
             "FRUGALFLOW_DATABASE_URL": self.dsn,
             "FRUGALFLOW_DATA_DIR": str(self.workdir / "worker"),
-            "FRUGALFLOW_WINDOW_MAX_SECONDS": os.environ.get("FRUGALFLOW_WINDOW_MAX_SECONDS", "1"),
-            "FRUGALFLOW_BATCH_POLL_INTERVAL_S": os.environ.get(
-                "FRUGALFLOW_BATCH_POLL_INTERVAL_S", "1"
-            ),
         }
         if self.emulator_url:
             env["FRUGALFLOW_EMULATOR_URL"] = self.emulator_url

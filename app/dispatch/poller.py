@@ -6,11 +6,18 @@ publish every answer, then the ``done`` record. A crash in between re-answers th
 after restart: the same responses and cost events with the same ids, counted once.
 Because the table is restored from its changelog at start, a restarted worker resumes
 polling every batch it owned; none is lost and none is submitted again.
+
+Polling backs off: a batch still pending (or whose poll failed) is next polled after
+twice the previous delay, from ``batch_poll_interval_s`` up to
+``batch_poll_max_interval_s``, so a 24-hour batch costs a few hundred calls, not 17,000.
+The schedule lives in memory: after a restart every batch is simply polled at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 
 from app.dispatch.answers import from_result
 from app.dispatch.batch_ledger import reroute_or_fail
@@ -21,10 +28,35 @@ from app.providers.base import BatchState, ChatResult, ProviderError
 from app.providers.ids import safe_custom_id
 
 
+class PollSchedule:
+    """When each batch is next due: exponential backoff per batch, capped."""
+
+    def __init__(self, base_s: float, max_s: float, clock: Callable[[], float] = time.monotonic):
+        self._base, self._max, self._clock = base_s, max(base_s, max_s), clock
+        self._next: dict[str, tuple[float, float]] = {}  # key -> (due at, last delay)
+
+    def due(self, key: str) -> bool:
+        entry = self._next.get(key)
+        return entry is None or self._clock() >= entry[0]
+
+    def postpone(self, key: str) -> float:
+        """Still pending or failed: wait twice as long as last time (capped)."""
+        last = self._next.get(key, (0.0, self._base / 2))[1]
+        delay = min(self._max, last * 2)
+        self._next[key] = (self._clock() + delay, delay)
+        return delay
+
+    def keep_only(self, keys: set[str]) -> None:
+        for key in set(self._next) - keys:
+            del self._next[key]
+
+
 def register(p: Pipeline) -> None:
+    schedule = PollSchedule(p.settings.batch_poll_interval_s, p.settings.batch_poll_max_interval_s)
+
     @p.app.timer(p.settings.batch_poll_interval_s, name="batch-poller")
     async def poll_batches() -> None:
-        await poll_once(p)
+        await poll_once(p, schedule)
 
 
 def _owned_partitions(p: Pipeline) -> set[int]:
@@ -32,31 +64,40 @@ def _owned_partitions(p: Pipeline) -> set[int]:
     return {tp.partition for tp in p.app.assignor.assigned_actives() if tp.topic == name}
 
 
-async def poll_once(p: Pipeline) -> None:
+async def poll_once(p: Pipeline, schedule: PollSchedule) -> None:
     pending = p.tables["batches_pending"]
     owned = _owned_partitions(p)
     records = [BatchRecord.model_validate(v) for v in list(pending.values()) if v is not None]
     mine = [r for r in records if r.partition in owned and r.state == "submitted"]
     PENDING_BATCHES.set(len(mine))
+    schedule.keep_only({r.record_key for r in mine})
     for record in mine:
+        if not schedule.due(record.record_key):
+            continue
         try:
-            await asyncio.wait_for(
+            finished = await asyncio.wait_for(
                 _poll_record(p, record), timeout=p.settings.provider_timeout_s * 4
             )
         except (ProviderError, TimeoutError) as exc:
-            log.warning(
-                "polling batch %s failed: %s (retrying next tick)", record.provider_batch_id, exc
-            )
+            delay = schedule.postpone(record.record_key)
+            log.warning("polling batch %s failed: %s (next try in %.0fs)",
+                        record.provider_batch_id, exc, delay)  # fmt: skip
         except Exception:
-            log.exception("polling batch %s crashed (retrying next tick)", record.provider_batch_id)
+            delay = schedule.postpone(record.record_key)
+            log.exception("polling batch %s crashed (next try in %.0fs)",
+                          record.provider_batch_id, delay)  # fmt: skip
+        else:
+            if not finished:
+                schedule.postpone(record.record_key)
 
 
-async def _poll_record(p: Pipeline, record: BatchRecord) -> None:
+async def _poll_record(p: Pipeline, record: BatchRecord) -> bool:
+    """Poll once; when the batch has ended, answer it. True when the batch is finished."""
     assert record.provider_batch_id is not None
     adapter = p.providers.get(record.provider)
     status = await adapter.poll_batch(record.provider_batch_id)
     if status.state is BatchState.PENDING:
-        return
+        return False
     results: list[ChatResult] = []
     if status.state in (BatchState.ENDED, BatchState.EXPIRED):
         results = await adapter.batch_results(record.provider_batch_id)
@@ -86,3 +127,4 @@ async def _poll_record(p: Pipeline, record: BatchRecord) -> None:
         "batch %s %s: %d answered, %d retried or failed",
         record.provider_batch_id, status.state.value, len(record.requests) - len(retry), len(retry),
     )  # fmt: skip
+    return True

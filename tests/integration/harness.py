@@ -43,6 +43,7 @@ class Deployment:
             "FRUGALFLOW_PARTITIONS": "4",
             "FRUGALFLOW_WINDOW_MAX_SECONDS": "0.5",
             "FRUGALFLOW_BATCH_POLL_INTERVAL_S": "0.5",
+            "FRUGALFLOW_BATCH_POLL_MAX_INTERVAL_S": "2",
             "FRUGALFLOW_PROVIDER_TIMEOUT_S": "10",
             "FRUGALFLOW_SESSION_TIMEOUT_S": "8",
             **self.extra_env,
