@@ -53,7 +53,6 @@ from app.providers.ids import safe_custom_id
 
 class AnthropicAdapter:
     name = "anthropic"
-    supports_batch = True
     # Message Batches: 100,000 requests or 256 MB per batch.
     capabilities = Capabilities(
         batching=True,

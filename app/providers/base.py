@@ -120,7 +120,6 @@ class ProviderAdapter(Protocol):
     """What the dispatchers need from a provider. Implementations own their SDK client."""
 
     name: str
-    supports_batch: bool
     capabilities: Capabilities
 
     async def complete(self, request: ChatRequest) -> ChatResult:

@@ -160,7 +160,6 @@ def _model_id(model: str) -> str:
 
 class GeminiAdapter:
     name = "gemini"
-    supports_batch = True
     # Batch Mode with inline requests: keep the whole create call under 20 MB.
     capabilities = Capabilities(
         batching=True,

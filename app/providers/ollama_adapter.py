@@ -44,7 +44,6 @@ def local_model_name(model: str) -> str:
 
 class OllamaAdapter(OpenAIAdapter):
     name = "ollama"
-    supports_batch = False
     capabilities = Capabilities(batching=False, caching=CachingStrategy.NONE)
 
     def __init__(

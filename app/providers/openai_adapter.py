@@ -64,7 +64,6 @@ RESULT_STATUSES = frozenset({"completed", "expired", "cancelled", "failed"})
 
 class OpenAIAdapter:
     name = "openai"
-    supports_batch = True
     # Batch API: 50,000 requests or a 200 MB input file per batch.
     capabilities = Capabilities(
         batching=True,

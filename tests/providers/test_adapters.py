@@ -111,7 +111,7 @@ both = pytest.mark.parametrize("provider", ["anthropic", "openai"])
 async def test_adapters_satisfy_the_protocol(provider: str, make_adapter: AdapterFactory) -> None:
     adapter = make_adapter(provider)
     assert isinstance(adapter, ProviderAdapter)
-    assert adapter.name == provider and adapter.supports_batch
+    assert adapter.name == provider and adapter.capabilities.batching
 
 
 @pytest.mark.parametrize(("provider", "output_tokens"), [("anthropic", 14), ("openai", 50)])

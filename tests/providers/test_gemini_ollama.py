@@ -89,7 +89,7 @@ async def wait_state(adapter: ProviderAdapter, batch_id: str) -> BatchState:
 async def test_gemini_satisfies_the_protocol(gemini: Callable[..., GeminiAdapter]) -> None:
     adapter = gemini()
     assert isinstance(adapter, ProviderAdapter)
-    assert adapter.name == "gemini" and adapter.supports_batch
+    assert adapter.name == "gemini" and adapter.capabilities.batching
     caps = adapter.capabilities
     assert caps.batching and caps.caching is CachingStrategy.AUTOMATIC
     assert caps.batch_max_bytes == 20 * 1024 * 1024 and caps.min_cacheable_tokens == 1024
@@ -370,7 +370,7 @@ async def test_ollama_errors_and_no_batch(ollama: OllamaAdapter, http: httpx.Asy
     assert (result.error_code, result.retryable) == (ErrorCode.OVERLOADED, True)
     assert result.model == "ollama/llama-test"
 
-    assert not ollama.supports_batch
+    assert not ollama.capabilities.batching
     assert not ollama.capabilities.batching
     assert ollama.capabilities.caching is CachingStrategy.NONE
     for call in (
