@@ -68,6 +68,8 @@ class Pipeline:
                 key=key, value=answer.cost.model_dump_json().encode()
             )
         metrics.REQUESTS.labels(path=response.path.value, status=response.status.value).inc()
+        if response.error is not None:
+            metrics.ERRORS.labels(code=response.error.code).inc()
         metrics.LATENCY.labels(path=response.path.value).observe(response.latency_ms / 1000)
 
     async def publish_dead_letter(self, letter: DeadLetter, key: bytes | None) -> None:

@@ -1,5 +1,9 @@
 """Postgres access for the sink: migrations at start, idempotent batch inserts.
 
+One insert is one statement: the raw rows (``ON CONFLICT DO NOTHING``) and, from exactly
+the rows newly inserted, the daily ``cost_rollups`` (an upsert adding to the counters).
+Both commit or neither does, so a redelivered event changes neither table.
+
 Migrations are the numbered ``migrations/*.sql`` files, applied once each in order under
 an advisory lock, so several workers starting together apply them exactly once.
 """
@@ -16,18 +20,51 @@ from app.events import CostEvent
 _MIGRATION_LOCK = 0x46464C57  # "FFLW": one advisory lock id for the whole project
 
 _INSERT = """
-INSERT INTO cost_events (
-    event_id, request_id, tenant_id, service, use_case, provider, model, path,
-    input_tokens, output_tokens, cache_write_tokens, cache_read_tokens,
-    cost_usd, baseline_cost_usd, savings_batch, savings_prompt_cache,
-    savings_response_cache, savings_pattern, savings_routing, success, occurred_at)
-SELECT * FROM unnest(
-    $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-    $8::text[], $9::int[], $10::int[], $11::int[], $12::int[], $13::numeric[],
-    $14::numeric[], $15::numeric[], $16::numeric[], $17::numeric[], $18::numeric[],
-    $19::numeric[], $20::bool[], $21::timestamptz[])
-ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id
+WITH inserted AS (
+    INSERT INTO cost_events (
+        event_id, request_id, tenant_id, service, use_case, provider, model, path,
+        input_tokens, output_tokens, cache_write_tokens, cache_read_tokens,
+        cost_usd, baseline_cost_usd, savings_batch, savings_prompt_cache,
+        savings_response_cache, savings_pattern, savings_routing, success, occurred_at)
+    SELECT * FROM unnest(
+        $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+        $8::text[], $9::int[], $10::int[], $11::int[], $12::int[], $13::numeric[],
+        $14::numeric[], $15::numeric[], $16::numeric[], $17::numeric[], $18::numeric[],
+        $19::numeric[], $20::bool[], $21::timestamptz[])
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING *
+), rolled_up AS (
+    INSERT INTO cost_rollups AS r (
+        tenant_id, day, provider, model, path, service, use_case, requests, successes,
+        input_tokens, output_tokens, cache_write_tokens, cache_read_tokens, cost_usd,
+        baseline_cost_usd, savings_batch, savings_prompt_cache, savings_response_cache,
+        savings_pattern, savings_routing)
+    SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')::date, COALESCE(provider, ''),
+           COALESCE(model, ''), path, COALESCE(service, ''), COALESCE(use_case, ''),
+           count(*), count(*) FILTER (WHERE success), sum(input_tokens), sum(output_tokens),
+           sum(cache_write_tokens), sum(cache_read_tokens), sum(cost_usd),
+           sum(baseline_cost_usd), sum(savings_batch), sum(savings_prompt_cache),
+           sum(savings_response_cache), sum(savings_pattern), sum(savings_routing)
+    FROM inserted
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
+    ORDER BY 1, 2, 3, 4, 5, 6, 7  -- one lock order across concurrent writers
+    ON CONFLICT (tenant_id, day, provider, model, path, service, use_case) DO UPDATE SET
+        requests = r.requests + EXCLUDED.requests,
+        successes = r.successes + EXCLUDED.successes,
+        input_tokens = r.input_tokens + EXCLUDED.input_tokens,
+        output_tokens = r.output_tokens + EXCLUDED.output_tokens,
+        cache_write_tokens = r.cache_write_tokens + EXCLUDED.cache_write_tokens,
+        cache_read_tokens = r.cache_read_tokens + EXCLUDED.cache_read_tokens,
+        cost_usd = r.cost_usd + EXCLUDED.cost_usd,
+        baseline_cost_usd = r.baseline_cost_usd + EXCLUDED.baseline_cost_usd,
+        savings_batch = r.savings_batch + EXCLUDED.savings_batch,
+        savings_prompt_cache = r.savings_prompt_cache + EXCLUDED.savings_prompt_cache,
+        savings_response_cache = r.savings_response_cache + EXCLUDED.savings_response_cache,
+        savings_pattern = r.savings_pattern + EXCLUDED.savings_pattern,
+        savings_routing = r.savings_routing + EXCLUDED.savings_routing,
+        updated_at = now()
+)
+SELECT event_id FROM inserted
 """
 
 _COLUMNS = 21
@@ -75,7 +112,7 @@ class CostStore:
         return applied_now
 
     async def insert(self, events: Sequence[CostEvent]) -> set[str]:
-        """Insert in one statement; returns the event ids that were new (not duplicates)."""
+        """Insert and roll up in one statement; returns the event ids that were new."""
         if not events:
             return set()
         columns: list[list[object]] = [[] for _ in range(_COLUMNS)]

@@ -96,6 +96,7 @@ async def test_every_request_is_answered_once_and_costed_once(deployment: Deploy
     assert metrics['frugalflow_requests_total{path="batch",status="ok"}'] == n // 2
     assert metrics['frugalflow_requests_total{path="none",status="rejected"}'] == 1
     assert metrics['frugalflow_dead_letters_total{reason="key_mismatch"}'] == 1
+    assert metrics['frugalflow_errors_total{code="unknown_model"}'] == 1
     stored_cost = sum(r["cost_usd"] for r in rows)
     prom_cost = sum(v for k, v in metrics.items() if k.startswith("frugalflow_cost_usd_total{"))
     assert abs(prom_cost - float(stored_cost)) < 1e-9

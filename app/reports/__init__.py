@@ -1,0 +1,45 @@
+"""The query layer over the cost tables, shared by the admin API, the CLI and the MCP server.
+
+Pure async functions over an asyncpg connection or pool, returning pydantic models with
+``Decimal`` money. Date ranges are inclusive UTC days. Summaries, spend and
+recommendations read the ``cost_rollups`` kept by the sink; the CSV export streams raw
+``cost_events`` through a server-side cursor.
+"""
+
+from app.reports.export import EXPORT_COLUMNS, export_rows
+from app.reports.models import (
+    DIMENSIONS,
+    CostSummary,
+    DailySpend,
+    Dimension,
+    LeverSaving,
+    MonthForecast,
+    Recommendation,
+    SavingsByLever,
+    SummaryRow,
+    Totals,
+)
+from app.reports.recommendations import recommendations
+from app.reports.spend import daily_spend, forecast_month, project_month
+from app.reports.summary import cost_summary, savings_by_lever
+
+__all__ = [
+    "DIMENSIONS",
+    "EXPORT_COLUMNS",
+    "CostSummary",
+    "DailySpend",
+    "Dimension",
+    "LeverSaving",
+    "MonthForecast",
+    "Recommendation",
+    "SavingsByLever",
+    "SummaryRow",
+    "Totals",
+    "cost_summary",
+    "daily_spend",
+    "export_rows",
+    "forecast_month",
+    "project_month",
+    "recommendations",
+    "savings_by_lever",
+]
