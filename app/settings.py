@@ -109,6 +109,15 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    @field_validator(
+        "anthropic_api_key", "openai_api_key", "gemini_api_key", "database_url", "redis_url",
+        mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """``KEY=`` in an env file means "not set", never "configured with an empty key"."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("kafka_bootstrap_servers")
     @classmethod
     def _hosts_have_ports(cls, value: str) -> str:

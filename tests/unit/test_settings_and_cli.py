@@ -33,6 +33,13 @@ def test_secrets_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.anthropic_api_key.get_secret_value() == "sk-ant-very-secret"
 
 
+def test_blank_secrets_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "")
+    monkeypatch.setenv("FRUGALFLOW_OPENAI_API_KEY", "  ")
+    settings = load_settings()
+    assert settings.anthropic_api_key is None and settings.openai_api_key is None
+
+
 def test_cli_bad_setting_exits_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
