@@ -42,7 +42,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Final
@@ -237,9 +237,14 @@ def java_binary() -> str:
     return found
 
 
-def _new_cluster_id() -> str:
-    # Same format as `kafka-storage.sh random-uuid`: 16 random bytes, url-safe base64, no pad.
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+def _new_cluster_id(random_bytes: Callable[[], bytes] = lambda: uuid.uuid4().bytes) -> str:
+    """Same format as `kafka-storage.sh random-uuid`: 16 random bytes, url-safe base64, no
+    pad. Like Kafka's ``Uuid.randomUuid``, never one starting with "-": the storage tool's
+    argument parser would read it as an option (1 start in 64 failed before this)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(random_bytes()).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _server_properties(data_dir: Path, port: int, controller_port: int) -> str:

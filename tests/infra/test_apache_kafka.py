@@ -146,3 +146,10 @@ def test_second_resolve_is_a_cache_hit(monkeypatch: pytest.MonkeyPatch) -> None:
     assert libs.stat().st_mtime_ns == libs_mtime
     assert elapsed < 1.0
     assert any(p.name.startswith("kafka_2.13-") for p in libs.glob("*.jar"))
+
+
+def test_cluster_ids_never_start_with_a_dash() -> None:
+    from app.infra.apache_kafka import _new_cluster_id
+
+    draws = iter([b"\xfb" + bytes(15), b"\x00" * 16])  # "-w..." first, then "AAAA..."
+    assert _new_cluster_id(lambda: next(draws)) == "A" * 22
