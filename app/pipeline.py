@@ -45,6 +45,7 @@ class Topics:
     dead_letter: faust.TopicT
     alerts: faust.TopicT
     batches: faust.TopicT
+    feedback: faust.TopicT
 
 
 @dataclass
@@ -138,6 +139,7 @@ def build_faust_app(settings: Settings) -> faust.App:
 
 def build_pipeline(settings: Settings, providers: ProviderRegistry | None = None) -> Pipeline:
     from app.dispatch import batch_ledger, batcher, immediate, poller
+    from app.experiments import agent as experiments
     from app.intake import agent as intake
     from app.sink import agent as sink
 
@@ -150,6 +152,7 @@ def build_pipeline(settings: Settings, providers: ProviderRegistry | None = None
         dead_letter=_raw_topic(app, settings, "llm.dead-letter"),
         alerts=_raw_topic(app, settings, "llm.alerts"),
         batches=_raw_topic(app, settings, "llm.batches"),
+        feedback=_raw_topic(app, settings, "llm.feedback"),
     )
     pipeline = Pipeline(
         settings=settings,
@@ -170,6 +173,7 @@ def build_pipeline(settings: Settings, providers: ProviderRegistry | None = None
     batch_ledger.register(pipeline)
     poller.register(pipeline)
     sink.register(pipeline)
+    experiments.register(pipeline)
     from faust.sensors.prometheus import setup_prometheus_sensors
 
     setup_prometheus_sensors(app, pattern="/metrics", name_prefix="frugalflow_faust")

@@ -107,6 +107,19 @@ class Settings(BaseSettings):
     sink_batch_size: int = Field(500, ge=1, le=100_000)
     sink_batch_seconds: float = Field(1.0, gt=0, le=60)
 
+    # --- Admin API and experiments
+    admin_token: SecretStr | None = Field(
+        None, description="bearer token of the admin API; unset = every request is refused"
+    )
+    admin_readonly_token: SecretStr | None = Field(
+        None, description="bearer token allowed to read (GET) but not to change anything"
+    )
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8080, ge=0, le=65535)
+    experiment_min_sample: int = Field(
+        100, ge=1, le=10_000_000, description="impressions per variant before significance"
+    )
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator(
@@ -117,6 +130,11 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         """``KEY=`` in an env file means "not set", never "configured with an empty key"."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("admin_token", "admin_readonly_token", mode="before")
+    @classmethod
+    def _blank_token_is_unset(cls, value: object) -> object:
+        return cls._blank_is_unset(value)
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod

@@ -1,0 +1,85 @@
+"""The admin API's aiohttp application, and how to run it.
+
+``create_app(settings)`` builds it (no I/O: Postgres and Redis connect on first use);
+``run_api(settings, host, port)`` serves it until interrupted; ``main_api(settings)`` is
+what ``frugalflow api`` calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from aiohttp import web
+
+from app.api import budgets, cache, costs, experiments, health
+from app.api.auth import auth_middleware
+from app.api.errors import error_middleware
+from app.api.openapi import build_document
+from app.api.routing import STATE, Operation
+from app.api.state import ApiState
+from app.settings import Settings
+
+log = logging.getLogger("frugalflow.api")
+
+MAX_BODY_BYTES = 1024 * 1024
+
+DOCUMENT = web.AppKey("frugalflow_api_openapi", dict)
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(request.app[DOCUMENT])
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "GET", "/openapi.json", openapi, "This OpenAPI 3.1 document", "meta", "openapi", public=True
+    ),
+    *health.OPERATIONS,
+    *budgets.OPERATIONS,
+    *costs.OPERATIONS,
+    *experiments.OPERATIONS,
+    *cache.OPERATIONS,
+)
+
+
+def _version() -> str:
+    try:
+        return version("frugalflow")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def openapi_document() -> dict[str, Any]:
+    return build_document(OPERATIONS, version=_version())
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware(settings)], client_max_size=MAX_BODY_BYTES
+    )
+    api_state = ApiState(settings)
+    app[STATE] = api_state
+    app[DOCUMENT] = openapi_document()
+    for op in OPERATIONS:
+        app.router.add_route(op.method, op.path, op.handler)
+
+    async def close(_: web.Application) -> None:
+        await api_state.close()
+
+    app.on_cleanup.append(close)
+    return app
+
+
+def run_api(settings: Settings, host: str, port: int) -> None:
+    """Serve the admin API on ``host:port`` until SIGINT/SIGTERM."""
+    if settings.admin_token is None:
+        log.warning("FRUGALFLOW_ADMIN_TOKEN is not set: the admin API refuses every request")
+    web.run_app(create_app(settings), host=host, port=port, print=None, access_log=log)
+
+
+def main_api(settings: Settings) -> int:
+    """``frugalflow api``: serve on ``FRUGALFLOW_API_HOST:FRUGALFLOW_API_PORT``."""
+    run_api(settings, settings.api_host, settings.api_port)
+    return 0

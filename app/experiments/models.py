@@ -1,0 +1,135 @@
+"""Experiments, their variants, outcome events on ``llm.feedback`` and analysis results."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Status = Literal["draft", "running", "paused", "completed"]
+Kind = Literal["impression", "adoption", "conversion", "satisfaction"]
+Metric = Literal["conversion", "adoption", "satisfaction"]
+# No control characters: Postgres text cannot hold NUL, and ids are printed in reports.
+Name = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+# status -> statuses it may move to (``completed`` is final)
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "draft": frozenset({"running", "completed"}),
+    "running": frozenset({"paused", "completed"}),
+    "paused": frozenset({"running", "completed"}),
+    "completed": frozenset(),
+}
+
+
+class Variant(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+    weight: float = Field(gt=0, le=1_000_000, allow_inf_nan=False)
+    model: Name | None = None
+    prompt: Annotated[str, Field(max_length=20_000, pattern=r"^[^\x00]*$")] | None = None
+
+
+class ExperimentIn(BaseModel):
+    """The body of ``POST /v1/experiments``; the first variant is the control."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name
+    tenant: Name
+    variants: list[Variant] = Field(min_length=2, max_length=20)
+    status: Literal["draft", "running"] = "draft"
+
+    @field_validator("variants")
+    @classmethod
+    def _unique_names(cls, variants: list[Variant]) -> list[Variant]:
+        names = [v.name for v in variants]
+        if len(set(names)) != len(names):
+            raise ValueError("variant names must be unique")
+        return variants
+
+
+class Experiment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    tenant: str
+    variants: list[Variant]
+    status: Status
+    created_at: datetime
+
+    @property
+    def control(self) -> Variant:
+        return self.variants[0]
+
+
+class StatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    status: Status
+
+
+class FeedbackEvent(BaseModel):
+    """An outcome on ``llm.feedback``, keyed by ``tenant_id``.
+
+    ``value`` is 1 for impressions, adoptions and conversions; a satisfaction event
+    carries the score (any scale, the same for every variant of an experiment).
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_id: Name
+    experiment_id: Name
+    variant: Name
+    user_id: Name | None = None
+    tenant_id: Name
+    kind: Kind
+    value: float = Field(1.0, ge=-1e9, le=1e9, allow_inf_nan=False)
+    occurred_at: datetime
+
+
+class VariantCounts(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    variant: str
+    impressions: int
+    adoptions: int
+    conversions: int
+    satisfaction_n: int
+    satisfaction_mean: float | None
+
+
+class VariantResult(BaseModel):
+    """One variant on one metric; ``lift`` and ``p_value`` compare it with the control."""
+
+    model_config = ConfigDict(frozen=True)
+
+    variant: str
+    n: int  # impressions for rates, scores for satisfaction
+    rate: float | None  # conversion/adoption rate, or the mean satisfaction
+    lift: float | None  # relative to the control; None for the control or a zero control
+    p_value: float | None
+    significant: bool
+
+
+class MetricAnalysis(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    metric: Metric
+    test: Literal["two_proportion_z", "welch_t"]
+    variants: list[VariantResult]
+    winner: str | None  # only a variant significantly better than the control
+
+
+class ExperimentAnalysis(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    experiment_id: str
+    control: str
+    min_sample: int
+    alpha: float
+    sample_size_met: bool
+    counts: list[VariantCounts]
+    metrics: list[MetricAnalysis]

@@ -1,0 +1,71 @@
+"""The admin API against a real Postgres (a fresh schema per module) and a real Redis."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from app.api import create_app
+from app.infra.redis_server import LocalRedis
+from app.sink.store import CostStore
+from tests.api.helpers import api_settings
+
+
+@pytest.fixture(scope="module")
+async def schema_dsn(postgres_dsn: str) -> AsyncIterator[str]:
+    """The DSN of a fresh schema (``search_path``), dropped after the module."""
+    schema = f"api_{uuid.uuid4().hex[:10]}"
+    await _execute(postgres_dsn, f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in postgres_dsn else "?"
+    try:
+        yield f"{postgres_dsn}{separator}search_path={schema}"
+    finally:
+        await _execute(postgres_dsn, f"DROP SCHEMA {schema} CASCADE")
+
+
+async def _execute(dsn: str, sql: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="module")
+async def store(schema_dsn: str) -> AsyncIterator[CostStore]:
+    """The sink's store on the module's schema: migrated, for seeding cost events."""
+    s = CostStore(schema_dsn)
+    await s.start()
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = LocalRedis(Path(tmp_path_factory.mktemp("redis")))
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+async def client(
+    schema_dsn: str, store: CostStore, redis_url: str
+) -> AsyncIterator[TestClient[object, object]]:
+    app = create_app(api_settings(schema_dsn, redis_url=redis_url))
+    async with TestClient(TestServer(app)) as c:
+        yield c
+
+
+@pytest.fixture
+def tenant() -> str:
+    return f"tenant-{uuid.uuid4().hex[:8]}"

@@ -1,0 +1,5 @@
+"""The end-to-end ``deployment`` fixture, shared with tests/integration."""
+
+from tests.integration.conftest import deployment
+
+__all__ = ["deployment"]
