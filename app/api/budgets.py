@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-import asyncpg
 from aiohttp import web
 
-from app.api.errors import not_found
-from app.api.models import Budget, BudgetIn, BudgetList, ScopeQuery, TenantQuery
+from app.api.errors import ApiError, not_found
+from app.api.models import BudgetIn, BudgetList, ScopeQuery, TenantQuery
 from app.api.routing import TENANT, Operation, body, json, path_param, query, state
-
-_COLUMNS = (
-    "tenant_id, service, use_case, daily_limit_usd, monthly_limit_usd, alert_thresholds,"
-    " hard_stop_ratio, updated_at"
-)
-_KEY = "tenant_id = $1 AND service = $2 AND use_case = $3"
-
-
-def _budget(r: asyncpg.Record) -> Budget:
-    return Budget(
-        tenant=r["tenant_id"],
-        service=r["service"],
-        use_case=r["use_case"],
-        daily_limit_usd=r["daily_limit_usd"],
-        monthly_limit_usd=r["monthly_limit_usd"],
-        alert_thresholds=[Decimal(t) for t in r["alert_thresholds"]],
-        hard_stop_ratio=r["hard_stop_ratio"],
-        updated_at=r["updated_at"],
-    )
+from app.reports import budgets
+from app.reports.budgets import Budget
 
 
 def _key(request: web.Request) -> tuple[str, str, str]:
@@ -36,52 +16,36 @@ def _key(request: web.Request) -> tuple[str, str, str]:
     return path_param(request, TENANT), scope.service, scope.use_case
 
 
+def _missing(tenant: str, service: str, use_case: str) -> ApiError:
+    return not_found(f"no budget for tenant {tenant!r}, service {service!r}, "
+                     f"use case {use_case!r}")  # fmt: skip
+
+
 async def list_budgets(request: web.Request) -> web.Response:
     tenant = query(request, TenantQuery).tenant
     pool = await state(request).pool()
-    records = await pool.fetch(
-        f"SELECT {_COLUMNS} FROM budgets WHERE ($1::text IS NULL OR tenant_id = $1)"
-        " ORDER BY tenant_id, service, use_case",
-        tenant,
-    )
-    return json(BudgetList(budgets=[_budget(r) for r in records]))
-
-
-async def _one(request: web.Request, sql: str) -> asyncpg.Record:
-    """The budget row ``sql`` (taking the key as $1..$3) returns; 404 without one."""
-    key = _key(request)
-    record = await (await state(request).pool()).fetchrow(sql, *key)
-    if record is None:
-        tenant, service, use_case = key
-        raise not_found(f"no budget for tenant {tenant!r}, service {service!r}, "
-                        f"use case {use_case!r}")  # fmt: skip
-    return record
+    return json(BudgetList(budgets=await budgets.list_budgets(pool, tenant=tenant)))
 
 
 async def get_budget(request: web.Request) -> web.Response:
-    return json(_budget(await _one(request, f"SELECT {_COLUMNS} FROM budgets WHERE {_KEY}")))
+    key = _key(request)
+    found = await budgets.get_budget(await state(request).pool(), *key)
+    if found is None:
+        raise _missing(*key)
+    return json(found)
 
 
 async def put_budget(request: web.Request) -> web.Response:
-    key = _key(request)
-    budget = await body(request, BudgetIn)
-    record = await (await state(request).pool()).fetchrow(
-        f"INSERT INTO budgets ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, now())"
-        " ON CONFLICT (tenant_id, service, use_case) DO UPDATE SET"
-        " daily_limit_usd = EXCLUDED.daily_limit_usd,"
-        " monthly_limit_usd = EXCLUDED.monthly_limit_usd,"
-        " alert_thresholds = EXCLUDED.alert_thresholds,"
-        " hard_stop_ratio = EXCLUDED.hard_stop_ratio, updated_at = now()"
-        f" RETURNING {_COLUMNS}",
-        *key, budget.daily_limit_usd, budget.monthly_limit_usd,
-        list(budget.alert_thresholds), budget.hard_stop_ratio,
-    )  # fmt: skip
-    assert record is not None
-    return json(_budget(record))
+    tenant, service, use_case = _key(request)
+    limits = await body(request, BudgetIn)
+    budget = Budget(tenant=tenant, service=service, use_case=use_case, **limits.model_dump())
+    return json(await budgets.put_budget(await state(request).pool(), budget))
 
 
 async def delete_budget(request: web.Request) -> web.Response:
-    await _one(request, f"DELETE FROM budgets WHERE {_KEY} RETURNING tenant_id")
+    key = _key(request)
+    if not await budgets.delete_budget(await state(request).pool(), *key):
+        raise _missing(*key)
     return web.Response(status=204)
 
 

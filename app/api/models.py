@@ -7,14 +7,14 @@ document, so what is checked and what is documented cannot drift apart.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.events import Money
 from app.experiments.models import Experiment, Name, Status
+from app.reports.budgets import Budget
 from app.reports.models import DIMENSIONS, Recommendation
 from app.reports.periods import utc_today
 
@@ -101,19 +101,6 @@ class BudgetIn(BaseModel):
     hard_stop_ratio: Decimal = Field(
         Decimal("1.5"), ge=1, le=1000, max_digits=14, decimal_places=10, allow_inf_nan=False
     )
-
-
-class Budget(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    tenant: str
-    service: str
-    use_case: str
-    daily_limit_usd: Money | None
-    monthly_limit_usd: Money | None
-    alert_thresholds: list[Money]
-    hard_stop_ratio: Money
-    updated_at: datetime
 
 
 class BudgetList(BaseModel):

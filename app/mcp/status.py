@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from app.events import Money
-from app.mcp.budgets import Budget, tenant_budgets
+from app.reports.budgets import Budget, list_budgets
 from app.reports.models import DailySpend, MonthForecast, percent_of
 from app.reports.periods import utc_today
 from app.reports.rollups import Conn
@@ -88,7 +88,7 @@ async def spend_status(conn: Conn, tenant: str, *, today: date | None = None) ->
     today_usd, forecast = _scope_spend(rows, ("", ""), tenant, today)
     statuses = [
         _budget_status(budget, *_scope_spend(rows, budget.key, tenant, today))
-        for budget in await tenant_budgets(conn, tenant)
+        for budget in await list_budgets(conn, tenant=tenant)
     ]
     return SpendStatus(
         tenant=tenant,
@@ -146,14 +146,14 @@ def _budget_status(budget: Budget, today_usd: Decimal, forecast: MonthForecast) 
             forecast_state=_state(budget, forecast.forecast_usd, limit),
         )
     return BudgetStatus(
-        service=budget.service,
-        use_case=budget.use_case,
+        service=budget.service or None,
+        use_case=budget.use_case or None,
         today_usd=today_usd,
         month_to_date_usd=forecast.month_to_date_usd,
         forecast_usd=forecast.forecast_usd,
         daily=daily,
         monthly=monthly,
-        alert_thresholds=budget.alert_thresholds,
+        alert_thresholds=sorted(budget.alert_thresholds),
         hard_stop_ratio=budget.hard_stop_ratio,
         state=_worst(s.state for s in (daily, monthly) if s is not None),
     )
@@ -171,7 +171,7 @@ def _state(budget: Budget, spent: Decimal, limit: Decimal) -> State:
         return "hard_stop"
     if ratio >= 1:
         return "over_limit"
-    if budget.alert_thresholds and ratio >= budget.alert_thresholds[0]:
+    if budget.alert_thresholds and ratio >= min(budget.alert_thresholds):
         return "warning"
     return "ok"
 

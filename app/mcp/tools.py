@@ -13,7 +13,7 @@ from typing import Any, Generic
 
 from pydantic import BaseModel
 
-from app.mcp import budgets
+from app.mcp.budgets import LIST_LIMIT, BudgetOut
 from app.mcp.inputs import (
     ArgsT,
     BudgetKey,
@@ -26,7 +26,7 @@ from app.mcp.inputs import (
     parse_args,
 )
 from app.mcp.status import spend_status
-from app.reports import Totals, cost_summary, recommendations, savings_by_lever
+from app.reports import Totals, budgets, cost_summary, recommendations, savings_by_lever
 from app.reports.rollups import Conn
 
 Json = dict[str, Any]
@@ -89,32 +89,36 @@ async def _recommendations(conn: Conn, args: Period) -> Json:
 
 
 async def _get_budget(conn: Conn, args: BudgetKey) -> Json:
-    found = await budgets.get_budget(conn, args.tenant, args.service, args.use_case)
+    found = await budgets.get_budget(conn, args.tenant, args.service or "", args.use_case or "")
     return {
         "tenant": args.tenant,
         "service": args.service or None,
         "use_case": args.use_case or None,
-        "budget": _dump(found) if found is not None else None,
+        "budget": _dump(BudgetOut.of(found)) if found is not None else None,
     }
 
 
 async def _list_budgets(conn: Conn, _: NoArgs) -> Json:
-    found, truncated = await budgets.list_budgets(conn)
-    return {"budgets": [_dump(b) for b in found], "count": len(found), "truncated": truncated}
+    found = await budgets.list_budgets(conn, limit=LIST_LIMIT + 1)  # one more: truncated?
+    shown = found[:LIST_LIMIT]
+    return {
+        "budgets": [_dump(BudgetOut.of(b)) for b in shown],
+        "count": len(shown),
+        "truncated": len(found) > LIST_LIMIT,
+    }
 
 
 async def _set_budget(conn: Conn, args: SetBudgetArgs) -> Json:
-    budget = await budgets.set_budget(
+    given = args.model_fields_set
+    budget = await budgets.update_budget_limits(
         conn,
         args.tenant,
-        service=args.service,
-        use_case=args.use_case,
-        daily_limit_usd=args.daily_limit_usd,
-        monthly_limit_usd=args.monthly_limit_usd,
-        set_daily="daily_limit_usd" in args.model_fields_set,
-        set_monthly="monthly_limit_usd" in args.model_fields_set,
+        args.service or "",
+        args.use_case or "",
+        daily=args.daily_limit_usd if "daily_limit_usd" in given else budgets.UNSET,
+        monthly=args.monthly_limit_usd if "monthly_limit_usd" in given else budgets.UNSET,
     )
-    return {"budget": _dump(budget)}
+    return {"budget": _dump(BudgetOut.of(budget))}
 
 
 async def _spend_status(conn: Conn, args: TenantArgs) -> Json:
@@ -159,7 +163,7 @@ TOOLS: tuple[ToolSpec[Any], ...] = (
     ),
     ToolSpec(
         "list_budgets",
-        f"Every budget, by tenant, service and use case (at most {budgets.LIST_LIMIT};"
+        f"Every budget, by tenant, service and use case (at most {LIST_LIMIT};"
         " truncated tells when there are more).",
         NoArgs,
         _list_budgets,

@@ -3,7 +3,8 @@
 Pure async functions over an asyncpg connection or pool, returning pydantic models with
 ``Decimal`` money. Date ranges are inclusive UTC days. Summaries, spend and
 recommendations read the ``cost_rollups`` kept by the sink; the CSV export streams raw
-``cost_events`` through a server-side cursor.
+``cost_events`` through a server-side cursor. ``app.reports.budgets`` reads and writes the
+``budgets`` table for every surface (import it as a module).
 """
 
 from app.reports.export import EXPORT_COLUMNS, export_rows
