@@ -7,8 +7,12 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from app.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    import asyncpg
 
 EXIT_USAGE = 2
 
@@ -41,7 +45,52 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for answers")
 
     sub.add_parser("run", help="the local stack (broker, Postgres, emulator, worker) until Ctrl-C")
+    sub.add_parser("api", help="serve the admin HTTP API (FRUGALFLOW_API_HOST/PORT)")
+    sub.add_parser("mcp", help="serve the MCP tools (cost, savings, budgets) on stdio")
+    _add_report_commands(sub)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _add_report_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """Reports over DATABASE_URL (exit 1 when Postgres is unreachable) and ``replay``."""
+    from app.cli_reports.export import iso_date
+
+    def scoped(name: str, help: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = sub.add_parser(name, help=help)
+        parser.add_argument("--tenant", help="one tenant (default: every tenant)")
+        parser.add_argument("--days", type=_positive_int, default=30, help="window in days")
+        parser.add_argument("--json", action="store_true", help="one JSON document")
+        return parser
+
+    scoped("status", "spend against budgets, month forecast, cost by provider and model")
+    scoped("optimize", "cost recommendations with estimated monthly savings")
+
+    export = sub.add_parser("export", help="raw cost events of a date range as CSV")
+    export.add_argument("--start", type=iso_date, required=True, help="first UTC day, YYYY-MM-DD")
+    export.add_argument("--end", type=iso_date, required=True, help="last UTC day (included)")
+    export.add_argument("--tenant", help="one tenant (default: every tenant)")
+    export.add_argument("--output", default="-", help="file to write, '-' for stdout (default)")
+
+    experiments = sub.add_parser("experiments", help="the A/B experiments")
+    experiments.add_argument("--json", action="store_true", help="one JSON document")
+
+    replay = sub.add_parser(
+        "replay", help="run a JSONL workload through the local pipeline; cost before and after"
+    )
+    replay.add_argument("workload", help="one NEW_RECORD request JSON per line")
+    replay.add_argument("--baseline-model", help="price the 'before' on this model's list price")
+    replay.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for answers")
+    replay.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,7 +117,56 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("frugalflow: --requests must be at least 20", file=sys.stderr)
             return EXIT_USAGE
         return run_demo(settings, n_requests=args.requests, timeout_s=args.timeout)
+    if args.command == "mcp":
+        from app.mcp import main_mcp
+
+        return main_mcp(settings)
+    if args.command == "api":
+        from app.api import main_api
+
+        return main_api(settings)
+    if args.command == "replay":
+        from app.cli_reports.replay import run_replay
+
+        return run_replay(
+            settings,
+            args.workload,
+            baseline_model=args.baseline_model,
+            timeout_s=args.timeout,
+            as_json=args.json,
+        )
+    if args.command in ("status", "optimize", "export", "experiments"):
+        return _report(args, settings)
     return EXIT_USAGE
+
+
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from app.cli_reports import experiments, export, optimize, status
+    from app.cli_reports.db import run_with_db
+    from app.cli_reports.table import to_json
+
+    if args.command == "export" and args.start > args.end:
+        print(f"frugalflow: --start {args.start} is after --end {args.end}", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def command(conn: asyncpg.Connection) -> int:
+        if args.command == "export":
+            return await export.write_export(
+                conn, start=args.start, end=args.end, tenant=args.tenant, output=args.output
+            )
+        if args.command == "experiments":
+            rows = await experiments.list_experiments(conn)
+            print(to_json(rows) if args.json else experiments.render_experiments(rows))
+            return 0
+        if args.command == "status":
+            report = await status.build_status(conn, tenant=args.tenant, days=args.days)
+            print(to_json(report) if args.json else status.render_status(report))
+            return 0
+        found = await optimize.build_optimize(conn, tenant=args.tenant, days=args.days)
+        print(to_json(found) if args.json else optimize.render_optimize(found))
+        return 0
+
+    return run_with_db(settings, command)
 
 
 def _topics(command: str, settings: Settings) -> int:

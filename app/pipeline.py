@@ -177,4 +177,20 @@ def build_pipeline(settings: Settings, providers: ProviderRegistry | None = None
     from faust.sensors.prometheus import setup_prometheus_sensors
 
     setup_prometheus_sensors(app, pattern="/metrics", name_prefix="frugalflow_faust")
+    _add_readiness_page(app)
     return pipeline
+
+
+def _add_readiness_page(app: faust.App) -> None:
+    """``/ready``: 200 once tables are recovered and no rebalance is running, else 503.
+
+    Publishers and orchestrators should wait for this, not for the web server: records
+    that arrive while a worker is still starting can be redelivered, and (observed with
+    faust-streaming 0.15.3) the first record of a partition in that window can be lost.
+    """
+
+    @app.page("/ready")
+    async def ready(self: Any, request: Any) -> Any:
+        recovery = app.tables.recovery  # type: ignore[attr-defined]  # the concrete TableManager has it
+        is_ready = recovery.completed.is_set() and not app.rebalancing
+        return self.json({"ready": is_ready}, status=200 if is_ready else 503)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -13,16 +14,20 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from app.demo.workload import Record
+from app.reports.rollups import LEVERS, TOKEN_COLUMNS
 
 TOPICS = ("llm.responses", "llm.dead-letter")
 
+# Called with (answers received, answers expected) after every poll of the answer topics.
+ProgressCallback = Callable[[int, int], None]
 
-async def publish(bootstrap: str, records: list[Record]) -> None:
+
+async def publish(bootstrap: str, records: list[Record], *, topic_prefix: str = "") -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=4 * 1024 * 1024)
     await producer.start()
     try:
         for record in records:
-            await producer.send("llm.requests", key=record.key, value=record.value)
+            await producer.send(f"{topic_prefix}llm.requests", key=record.key, value=record.value)
         await producer.flush()
     finally:
         await producer.stop()
@@ -34,10 +39,14 @@ class Outcome:
     dead_letters: list[dict] = field(default_factory=list)
     expected: int = 0
     expected_dlq: int = 0
+    # When known, the exact reasons the dead letters must carry: counts alone would call a
+    # run complete when one request slipped through and another record was doubled.
+    expected_reasons: Counter[str] | None = None
     cost_rows: int = 0
     db_cost: Decimal = Decimal(0)
     db_baseline: Decimal = Decimal(0)
-    db_savings: dict[str, Decimal] = field(default_factory=dict)
+    db_savings: dict[str, Decimal] = field(default_factory=dict)  # every lever
+    db_tokens: dict[str, int] = field(default_factory=dict)  # TOKEN_COLUMNS summed
 
     @property
     def billed(self) -> int:
@@ -49,7 +58,11 @@ class Outcome:
             len(self.answers) == self.expected
             and len(self.dead_letters) == self.expected_dlq
             and self.cost_rows == self.billed
+            and (self.expected_reasons is None or self.reasons() == self.expected_reasons)
         )
+
+    def reasons(self) -> Counter[str]:
+        return Counter(d["reason"] for d in self.dead_letters)
 
 
 async def collect(
@@ -59,11 +72,19 @@ async def collect(
     expected_ids: set[str],
     expected_dlq: int,
     timeout_s: float,
+    *,
+    topic_prefix: str = "",
+    on_progress: ProgressCallback | None = None,
+    expected_reasons: Counter[str] | None = None,
 ) -> Outcome:
-    outcome = Outcome(expected=len(expected_ids), expected_dlq=expected_dlq)
+    """Read answers and dead letters of ``run_id`` until all arrived or ``timeout_s``, then
+    the cost rows of the run's request ids (``<run_id>-...``) from Postgres."""
+    outcome = Outcome(
+        expected=len(expected_ids), expected_dlq=expected_dlq, expected_reasons=expected_reasons
+    )
     consumer = AIOKafkaConsumer(
-        *TOPICS, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
-        enable_auto_commit=False,
+        *(f"{topic_prefix}{t}" for t in TOPICS), bootstrap_servers=bootstrap, group_id=None,
+        auto_offset_reset="earliest", enable_auto_commit=False,
     )  # fmt: skip
     await consumer.start()
     deadline = time.monotonic() + timeout_s
@@ -73,6 +94,8 @@ async def collect(
             for tp, messages in batches.items():
                 for message in messages:
                     _take(outcome, tp.topic, message.value, run_id, expected_ids)
+            if on_progress is not None:
+                on_progress(len(outcome.answers), outcome.expected)
             if (
                 len(outcome.answers) == outcome.expected
                 and len(outcome.dead_letters) >= expected_dlq
@@ -101,14 +124,15 @@ def _take(outcome: Outcome, topic: str, value: bytes | None, run_id: str, ids: s
 
 async def _read_costs(outcome: Outcome, dsn: str, run_id: str) -> None:
     conn = await asyncpg.connect(dsn)
+    sums = ", ".join(
+        f"coalesce(sum({column}), 0) AS {column}"
+        for column in (*TOKEN_COLUMNS, *(f"savings_{lever}" for lever in LEVERS))
+    )
     try:
         row = await conn.fetchrow(
-            """SELECT count(*) AS n, coalesce(sum(cost_usd), 0) AS cost,
-                      coalesce(sum(baseline_cost_usd), 0) AS baseline,
-                      coalesce(sum(savings_batch), 0) AS batch,
-                      coalesce(sum(savings_prompt_cache), 0) AS prompt_cache,
-                      coalesce(sum(savings_routing), 0) AS routing
-               FROM cost_events WHERE request_id LIKE $1""",
+            f"""SELECT count(*) AS n, coalesce(sum(cost_usd), 0) AS cost,
+                       coalesce(sum(baseline_cost_usd), 0) AS baseline, {sums}
+                FROM cost_events WHERE request_id LIKE $1""",
             f"{run_id}-%",
         )
     except asyncpg.UndefinedTableError:
@@ -117,7 +141,8 @@ async def _read_costs(outcome: Outcome, dsn: str, run_id: str) -> None:
         await conn.close()
     outcome.cost_rows = row["n"]
     outcome.db_cost, outcome.db_baseline = row["cost"], row["baseline"]
-    outcome.db_savings = {k: row[k] for k in ("batch", "prompt_cache", "routing")}
+    outcome.db_savings = {lever: row[f"savings_{lever}"] for lever in LEVERS}
+    outcome.db_tokens = {column: int(row[column]) for column in TOKEN_COLUMNS}
 
 
 def render(outcome: Outcome, *, elapsed_s: float) -> str:

@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,7 +126,8 @@ class LocalStack:
         env["FRUGALFLOW_WEB_PORT"] = str(self.web_port)
         worker = ChildProcess("worker", ["worker"], env, self.workdir / "worker.log").start()
         self._stack.callback(worker.stop)
-        worker.wait_http(f"http://127.0.0.1:{self.web_port}/metrics", timeout=90)
+        # Ready means recovered and assigned: publishing earlier can lose a record.
+        worker.wait_http(f"http://127.0.0.1:{self.web_port}/ready", timeout=90, need_ok=True)
         self.worker = worker
 
 
@@ -134,7 +136,7 @@ def _strategy(server: LocalPostgres) -> str:
 
 
 @contextlib.contextmanager
-def _workdir() -> Iterator[Path]:
+def temp_workdir() -> Iterator[Path]:
     """Logs stay for inspection; the throwaway database does not."""
     path = Path(tempfile.mkdtemp(prefix="frugalflow-"))
     try:
@@ -145,7 +147,7 @@ def _workdir() -> Iterator[Path]:
 
 def run_demo(settings: Settings, *, n_requests: int, timeout_s: float) -> int:
     started = time.monotonic()
-    with _workdir() as workdir, LocalStack(settings, workdir) as stack:
+    with temp_workdir() as workdir, LocalStack(settings, workdir) as stack:
         print("FrugalFlow demo — local stack:")
         for note in stack.notes:
             print(f"  • {note}")
@@ -157,7 +159,13 @@ def run_demo(settings: Settings, *, n_requests: int, timeout_s: float) -> int:
         asyncio.run(report.publish(stack.bootstrap, records))
         outcome = asyncio.run(
             report.collect(
-                stack.bootstrap, stack.dsn, run_id, expected_ids, expected_dlq, timeout_s
+                stack.bootstrap,
+                stack.dsn,
+                run_id,
+                expected_ids,
+                expected_dlq,
+                timeout_s,
+                expected_reasons=Counter(r.reason for r in records if r.reason),
             )
         )
         print(report.render(outcome, elapsed_s=time.monotonic() - started))
@@ -170,7 +178,7 @@ def run_demo(settings: Settings, *, n_requests: int, timeout_s: float) -> int:
 def run_stack(settings: Settings) -> int:
     from app.infra.process import block_until_interrupted
 
-    with _workdir() as workdir, LocalStack(settings, workdir) as stack:
+    with temp_workdir() as workdir, LocalStack(settings, workdir) as stack:
         print("FrugalFlow local stack is running (Ctrl-C stops everything):")
         for note in stack.notes:
             print(f"  • {note}")

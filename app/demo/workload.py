@@ -30,6 +30,7 @@ class Record:
     value: bytes
     valid: bool
     request_id: str | None
+    reason: str | None = None  # the dead-letter reason a malformed record must get
 
 
 def build(run_id: str, n_valid: int) -> list[Record]:
@@ -65,17 +66,19 @@ def malformed(run_id: str) -> list[Record]:
         "max_tokens": 10,
     }
 
-    def bad(suffix: str, key: bytes = b"acme", drop: str = "", **changes: object) -> Record:
+    def bad(
+        reason: str, suffix: str, key: bytes = b"acme", drop: str = "", **changes: object
+    ) -> Record:
         payload = {**good, "request_id": f"{run_id}-{suffix}", **changes}
         payload.pop(drop, None)
-        return Record(key, json.dumps(payload).encode(), False, None)
+        return Record(key, json.dumps(payload).encode(), False, None, reason)
 
     return [
-        Record(b"acme", f"not json {run_id}".encode(), False, None),
-        bad("bad-type", event_type="UPDATED_RECORD"),
-        bad("bad-missing", drop="max_tokens"),
-        bad("bad-key", key=b"globex"),
-        bad("bad-role", messages=[{"role": "assistant", "content": "x"}]),
-        bad("0"),  # duplicate of the first valid request id
-        bad("bad-big", system="x" * 1_100_000),  # over the 1 MiB value limit
+        Record(b"acme", f"not json {run_id}".encode(), False, None, "invalid_json"),
+        bad("wrong_event_type", "bad-type", event_type="UPDATED_RECORD"),
+        bad("missing_field", "bad-missing", drop="max_tokens"),
+        bad("key_mismatch", "bad-key", key=b"globex"),
+        bad("invalid_field", "bad-role", messages=[{"role": "assistant", "content": "x"}]),
+        bad("duplicate_request_id", "0"),  # duplicate of the first valid request id
+        bad("value_too_large", "bad-big", system="x" * 1_100_000),  # over the 1 MiB limit
     ]

@@ -37,8 +37,8 @@ class ChildProcess:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def wait_http(self, url: str, timeout: float = 60) -> None:
-        """Wait until ``url`` answers (any HTTP status) or fail with the log's tail."""
+    def wait_http(self, url: str, timeout: float = 60, *, need_ok: bool = False) -> None:
+        """Wait until ``url`` answers (with 2xx when ``need_ok``), or fail with the log's tail."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.running:
@@ -47,7 +47,9 @@ class ChildProcess:
                 urllib.request.urlopen(url, timeout=2).close()
                 return
             except urllib.error.HTTPError:
-                return
+                if not need_ok:
+                    return
+                time.sleep(0.2)
             except OSError:
                 time.sleep(0.2)
         raise RuntimeError(f"{self.name} not ready after {timeout:.0f}s:\n{self.tail()}")

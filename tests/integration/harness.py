@@ -57,7 +57,7 @@ class Deployment:
             "FRUGALFLOW_DATA_DIR": str(self.workdir / name),
         }
         worker = ChildProcess(name, ["worker"], env, self.workdir / f"{name}.log").start()
-        worker.wait_http(f"http://127.0.0.1:{port}/metrics", timeout=120)
+        worker.wait_http(f"http://127.0.0.1:{port}/ready", timeout=120, need_ok=True)
         self.workers.append(worker)
         self.web_ports[name] = port
         return worker

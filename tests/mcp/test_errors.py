@@ -54,10 +54,12 @@ async def _unknown_tool_is_a_protocol_error(session: ClientSession) -> None:
         await session.call_tool("nope", {})
 
 
-def run_server(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run_server(
+    env: dict[str, str], command: tuple[str, ...] = ("-m", "app.mcp")
+) -> subprocess.CompletedProcess[str]:
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
     return subprocess.run(
-        [sys.executable, "-m", "app.mcp"],
+        [sys.executable, *command],
         env=keep | env,
         cwd=ROOT,
         input="",
@@ -67,8 +69,9 @@ def run_server(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_without_a_database_url_exits_2_with_one_line() -> None:
-    done = run_server({})
+@pytest.mark.parametrize("command", [("-m", "app.mcp"), ("-m", "app.cli", "mcp")])
+def test_without_a_database_url_exits_2_with_one_line(command: tuple[str, ...]) -> None:
+    done = run_server({}, command)
     assert done.returncode == 2
     assert done.stdout == ""
     [line] = done.stderr.splitlines()
