@@ -161,8 +161,10 @@ def test_statefulset_probes_security_and_shutdown(chart: Any) -> None:
     assert port == {"name": "web", "containerPort": 6066, "protocol": "TCP"}
     assert config["FRUGALFLOW_WEB_PORT"] == "6066"
     assert config["FRUGALFLOW_WEB_HOST"] == "0.0.0.0"  # probes reach it from the kubelet
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+    for probe in ("startupProbe", "livenessProbe"):
         assert container[probe]["httpGet"] == {"path": "/metrics", "port": "web"}
+    # Ready only once tables are recovered and no rebalance runs (the worker's /ready).
+    assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "web"}
 
     timeout = float(config["FRUGALFLOW_PROVIDER_TIMEOUT_S"])
     assert pod["terminationGracePeriodSeconds"] == 120
