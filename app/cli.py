@@ -83,6 +83,12 @@ def _add_report_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
 
     experiments = sub.add_parser("experiments", help="the A/B experiments")
     experiments.add_argument("--json", action="store_true", help="one JSON document")
+    experiments_sub = experiments.add_subparsers(dest="experiments_command", parser_class=_Parser)
+    show = experiments_sub.add_parser(
+        "show", help="one experiment's variants against the control (as the admin API)"
+    )
+    show.add_argument("id", help="the experiment id")
+    show.add_argument("--json", action="store_true", help="one JSON document")
 
     replay = sub.add_parser(
         "replay", help="run a JSONL workload through the local pipeline; cost before and after"
@@ -153,6 +159,10 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "export":
             return await export.write_export(
                 conn, start=args.start, end=args.end, tenant=args.tenant, output=args.output
+            )
+        if args.command == "experiments" and args.experiments_command == "show":
+            return await experiments.show_experiment(
+                conn, args.id, min_sample=settings.experiment_min_sample, as_json=args.json
             )
         if args.command == "experiments":
             rows = await experiments.list_experiments(conn)

@@ -31,6 +31,9 @@ COST_EVENTS_STORED = Counter(
 SINK_FAILURES = Counter(
     "frugalflow_sink_failures_total", "Failed Postgres writes (retried, nothing acked)"
 )
+EXPERIMENTS_RUNNING = Gauge(
+    "frugalflow_experiments_running", "Running experiments this worker applies to live traffic"
+)
 PENDING_BATCHES = Gauge(
     "frugalflow_pending_batches", "Provider batches submitted and not yet answered"
 )

@@ -9,6 +9,8 @@ import time. Stages register their agents on the returned ``Pipeline``:
                                                                     │            │
                                      llm.responses + llm.cost-events ◄───────────┘
                                      llm.cost-events ─ sink ─► Postgres + Prometheus
+
+Intake also applies running A/B experiments (``app.experiments.live``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from app import metrics
 from app.dispatch.answers import Answer
 from app.events import Admitted, DeadLetter
+from app.experiments.models import Experiment, FeedbackEvent
 from app.intake.validate import Reason, dead_letter
 from app.kafka_compat import faust_overrides
 from app.providers.circuit import CircuitBreakers, CircuitConfig
@@ -56,6 +59,8 @@ class Pipeline:
     providers: ProviderRegistry
     circuits: CircuitBreakers
     tables: dict[str, Any] = field(default_factory=dict)
+    # tenant → its running experiment; replaced by the refresh timer, read by intake
+    experiments: dict[str, Experiment] = field(default_factory=dict)
 
     # --- outputs shared by every stage
 
@@ -94,6 +99,11 @@ class Pipeline:
     async def publish_admitted(self, admitted: Admitted) -> None:
         await self.topics.admitted.send(
             key=admitted.request.tenant_id.encode(), value=admitted.model_dump_json().encode()
+        )
+
+    async def publish_feedback(self, event: FeedbackEvent) -> None:
+        await self.topics.feedback.send(
+            key=event.tenant_id.encode(), value=event.model_dump_json().encode()
         )
 
 
@@ -140,6 +150,7 @@ def build_faust_app(settings: Settings) -> faust.App:
 def build_pipeline(settings: Settings, providers: ProviderRegistry | None = None) -> Pipeline:
     from app.dispatch import batch_ledger, batcher, immediate, poller
     from app.experiments import agent as experiments
+    from app.experiments import live as live_experiments
     from app.intake import agent as intake
     from app.sink import agent as sink
 
@@ -174,6 +185,7 @@ def build_pipeline(settings: Settings, providers: ProviderRegistry | None = None
     poller.register(pipeline)
     sink.register(pipeline)
     experiments.register(pipeline)
+    live_experiments.register(pipeline)
     from faust.sensors.prometheus import setup_prometheus_sensors
 
     setup_prometheus_sensors(app, pattern="/metrics", name_prefix="frugalflow_faust")

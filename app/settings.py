@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     experiment_min_sample: int = Field(
         100, ge=1, le=10_000_000, description="impressions per variant before significance"
     )
+    experiment_refresh_s: float = Field(
+        10.0, gt=0, le=3600, description="how often workers reload the running experiments"
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -7,7 +7,8 @@ from aiohttp import web
 from app.api.errors import conflict, not_found
 from app.api.models import AnalysisQuery, ExperimentList, ExperimentsQuery
 from app.api.routing import EXPERIMENT_ID, Operation, body, json, path_param, query, state
-from app.experiments import analyze, store
+from app.experiments import store
+from app.experiments.analysis import analyze_stored
 from app.experiments.models import (
     TRANSITIONS,
     Experiment,
@@ -49,9 +50,8 @@ async def analysis(request: web.Request) -> web.Response:
     q = query(request, AnalysisQuery)
     pool = await state(request).pool()
     experiment = await _existing(pool, request)
-    counts, scores = await store.outcome_counts(pool, experiment.id)
     min_sample = q.min_sample or state(request).settings.experiment_min_sample
-    return json(analyze(experiment, counts, scores, min_sample=min_sample))
+    return json(await analyze_stored(pool, experiment, min_sample=min_sample))
 
 
 async def set_status(request: web.Request) -> web.Response:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from app.experiments import store
 from app.experiments.models import (
     Experiment,
     ExperimentAnalysis,
@@ -22,6 +23,7 @@ from app.experiments.models import (
     VariantResult,
 )
 from app.experiments.stats import two_proportion_z, welch_t
+from app.reports.rollups import Conn
 
 ALPHA = 0.05
 DEFAULT_MIN_SAMPLE = 100
@@ -53,6 +55,14 @@ def analyze(
         counts=table,
         metrics=metrics,
     )
+
+
+async def analyze_stored(
+    conn: Conn, experiment: Experiment, *, min_sample: int = DEFAULT_MIN_SAMPLE
+) -> ExperimentAnalysis:
+    """The analysis of the outcomes stored for ``experiment`` (admin API and CLI)."""
+    counts, scores = await store.outcome_counts(conn, experiment.id)
+    return analyze(experiment, counts, scores, min_sample=min_sample)
 
 
 def _counts(name: str, kinds: Mapping[str, int], values: Sequence[float]) -> VariantCounts:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -88,6 +89,12 @@ class FeedbackEvent(BaseModel):
     kind: Kind
     value: float = Field(1.0, ge=-1e9, le=1e9, allow_inf_nan=False)
     occurred_at: datetime
+
+    @staticmethod
+    def impression_id(tenant_id: str, request_id: str, experiment_id: str) -> str:
+        """The impression of one request: a redelivered request is never counted twice."""
+        key = f"impression\x00{tenant_id}\x00{request_id}\x00{experiment_id}"
+        return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 class VariantCounts(BaseModel):

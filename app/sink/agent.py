@@ -37,10 +37,14 @@ def register(p: Pipeline) -> None:
             await store.close()
 
 
-async def _connect(p: Pipeline) -> CostStore:
+async def _connect(p: Pipeline, *, max_size: int = 4) -> CostStore:
+    """A started store (pool of up to ``max_size`` connections, migrations applied).
+
+    Retries with capped exponential backoff until Postgres answers.
+    """
     if p.settings.database_url is None:
         raise RuntimeError("FRUGALFLOW_DATABASE_URL (or DATABASE_URL) is required for the sink")
-    store = CostStore(p.settings.database_url.get_secret_value())
+    store = CostStore(p.settings.database_url.get_secret_value(), max_size=max_size)
     delay = 0.5
     while True:
         try:
