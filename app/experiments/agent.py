@@ -12,23 +12,22 @@ not exist, belongs to another tenant, or has no such variant.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
 
-from app import metrics
 from app.events import DeadLetter
 from app.experiments import store
 from app.experiments.models import FeedbackEvent
 from app.intake.validate import Reason, dead_letter
-from app.pipeline import Pipeline, log
+from app.pipeline import Pipeline
 from app.reports.rollups import Conn
-from app.sink.agent import MAX_BACKOFF_S
-from app.sink.agent import _connect as connect_store
+from app.sink.agent import connect_store
+from app.sink.retry import until_done
 
 INVALID_FEEDBACK = "invalid_feedback"
 
@@ -100,21 +99,7 @@ def parse(
 async def _until_stored(
     conn: Conn, batch: list[tuple[_Record, FeedbackEvent]]
 ) -> list[tuple[_Record, str]]:
-    for delay in _backoff():
-        try:
-            return await store_batch(conn, batch)
-        except Exception as exc:  # connection lost, server restarting, pool closed...
-            metrics.SINK_FAILURES.inc()
-            log.warning("feedback: Postgres failed (%s); retry in %.1fs", type(exc).__name__, delay)
-            await asyncio.sleep(delay)
-    raise AssertionError("unreachable")
-
-
-def _backoff() -> Iterator[float]:
-    delay = 0.5
-    while True:
-        yield delay
-        delay = min(delay * 2, MAX_BACKOFF_S)
+    return await until_done("feedback write", partial(store_batch, conn, batch))
 
 
 async def store_batch(

@@ -33,7 +33,7 @@ from app.experiments.assignment import assign
 from app.experiments.models import Experiment, FeedbackEvent
 from app.metrics import EXPERIMENTS_RUNNING
 from app.pipeline import Pipeline, log
-from app.sink.agent import _connect as connect_store
+from app.sink.agent import connect_store
 from app.sink.store import CostStore
 
 EXPERIMENT_KEY = "frugalflow_experiment"
@@ -121,4 +121,4 @@ async def refresh(p: Pipeline, cost_store: CostStore) -> None:
                     "already known", type(exc).__name__, len(p.experiments))  # fmt: skip
         return
     p.experiments = running_by_tenant(found)
-    EXPERIMENTS_RUNNING.set(sum(1 for _ in found))
+    EXPERIMENTS_RUNNING.set(len(p.experiments))  # what intake applies: one per tenant

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from app.costing.catalog import UnknownModelError, price_of
@@ -34,7 +35,9 @@ AUTO_MODEL = {
 }
 
 
-def choose_route(request: RequestEvent, settings: Settings, batch_capable: set[str]) -> Route:
+def choose_route(
+    request: RequestEvent, settings: Settings, batch_capable: AbstractSet[str]
+) -> Route:
     provider = request.provider or _provider_of(request.model, settings)
     if request.model != "auto":
         model = request.model

@@ -53,14 +53,21 @@ class ProviderRegistry:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._adapters: dict[str, ProviderAdapter] = {}
+        self._batch_capable: frozenset[str] | None = None
 
     def is_configured(self, provider: str) -> bool:
         return self._credentials(provider) is not None
 
-    def batch_capable(self) -> set[str]:
-        return {
-            name for name in PROVIDERS if self.is_configured(name) and capabilities(name).batching
-        }
+    def batch_capable(self) -> frozenset[str]:
+        """Configured providers with a Batch API. Asked per request by intake, and settings
+        are frozen, so it is worked out once (lazily: it imports the adapters' SDKs)."""
+        if self._batch_capable is None:
+            self._batch_capable = frozenset(
+                name
+                for name in PROVIDERS
+                if self.is_configured(name) and capabilities(name).batching
+            )
+        return self._batch_capable
 
     def uses_emulator(self, provider: str) -> bool:
         creds = self._credentials(provider)

@@ -8,28 +8,27 @@ only rows Postgres newly inserted, so redelivery never counts money twice.
 
 from __future__ import annotations
 
-import asyncio
+from functools import partial
 from typing import Any
 
 from app import metrics
 from app.events import CostEvent
-from app.pipeline import Pipeline, log
+from app.pipeline import Pipeline
+from app.sink.retry import until_done
 from app.sink.store import CostStore
-
-MAX_BACKOFF_S = 30.0
 
 
 def register(p: Pipeline) -> None:
     @p.app.agent(p.topics.cost_events, name="cost-sink")
     async def sink(stream: Any) -> Any:
-        store = await _connect(p)
+        store = await connect_store(p)
         try:
             async for events in stream.noack_take(
                 p.settings.sink_batch_size, within=p.settings.sink_batch_seconds
             ):
                 parsed = [await p.parse_internal(CostEvent, e.message) for e in events]
                 batch = list({c.event_id: c for c in parsed if c is not None}.values())
-                inserted = await _insert_until_stored(store, batch)
+                inserted = await until_done("Postgres write", partial(store.insert, batch))
                 count(batch, inserted)
                 for event in events:
                     await stream.ack(event)
@@ -37,37 +36,22 @@ def register(p: Pipeline) -> None:
             await store.close()
 
 
-async def _connect(p: Pipeline, *, max_size: int = 4) -> CostStore:
-    """A started store (pool of up to ``max_size`` connections, migrations applied).
-
-    Retries with capped exponential backoff until Postgres answers.
-    """
+async def connect_store(p: Pipeline, *, max_size: int = 4) -> CostStore:
+    """A started store (pool of up to ``max_size`` connections, migrations applied),
+    waiting for Postgres as long as it takes. Shared by every agent that uses Postgres."""
     if p.settings.database_url is None:
         raise RuntimeError("FRUGALFLOW_DATABASE_URL (or DATABASE_URL) is required for the sink")
     store = CostStore(p.settings.database_url.get_secret_value(), max_size=max_size)
-    delay = 0.5
-    while True:
+
+    async def start() -> CostStore:
         try:
             await store.start()
-            return store
-        except Exception as exc:  # refused, DNS, auth, timeout: all mean "not yet"
-            await store.close()
-            metrics.SINK_FAILURES.inc()
-            log.warning("Postgres unavailable (%s); retrying in %.1fs", type(exc).__name__, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, MAX_BACKOFF_S)
+        except BaseException:
+            await store.close()  # a half-open pool must not leak into the next attempt
+            raise
+        return store
 
-
-async def _insert_until_stored(store: CostStore, batch: list[CostEvent]) -> set[str]:
-    delay = 0.5
-    while True:
-        try:
-            return await store.insert(batch)
-        except Exception as exc:  # connection lost, server restarting, pool closed...
-            metrics.SINK_FAILURES.inc()
-            log.warning("Postgres write failed (%s); retrying in %.1fs", type(exc).__name__, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, MAX_BACKOFF_S)
+    return await until_done("Postgres connect", start)
 
 
 def count(batch: list[CostEvent], inserted: set[str]) -> None:
