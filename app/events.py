@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
+from app.policy.models import SafetyOutcome
+
 Money = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str)]
 Id = Annotated[str, Field(min_length=1, max_length=128)]
 
@@ -86,6 +88,12 @@ class Admitted(BaseModel):
     model: str
     requested_model: str  # what the caller asked for; the baseline is priced on it
     admitted_at: datetime
+    # Policy decisions intake made (issue 5); all optional so older records still parse.
+    tier: str | None = None  # the model's tier ("small" | "medium" | "large")
+    route_reason: str | None = None  # why this model: "requested", "complexity:small (…)", …
+    safety: SafetyOutcome | None = None  # what the safety checks did to the text
+    cache_digest: str | None = None  # response-cache key of the request; None = not cacheable
+    cache_ttl_s: int = 0  # how long an ok answer stays fresh in the response cache
 
 
 class UsageOut(BaseModel):
@@ -116,6 +124,10 @@ class ResponseEvent(BaseModel):
     error: ErrorOut | None = None
     latency_ms: int = 0
     metadata: dict[str, Any] = Field(default_factory=dict)
+    # Additions to the v1 contract (optional fields): how policy shaped the answer.
+    route_reason: str | None = None  # why this model was chosen
+    safety: SafetyOutcome | None = None  # redactions / flags applied before any provider
+    fallback_reason: str | None = None  # set exactly when status is "fallback"
 
 
 class Savings(BaseModel):
@@ -149,6 +161,7 @@ class CostEvent(BaseModel):
     savings_usd: Savings = Field(default_factory=Savings)
     success: bool
     occurred_at: datetime
+    route_reason: str | None = None  # why this model was chosen (router, experiment, request)
 
     @staticmethod
     def stable_id(tenant_id: str, request_id: str) -> str:
