@@ -20,10 +20,19 @@ Override file
         effective: 2026-01-01
       my-finetune:                # adds a model
         ...
+        tier: medium              # optional: lets the router pick it for that tier
 
 Each entry is complete (every required field), and replaces the packaged entry of the
 same name as a whole. The packaged entry's aliases keep pointing at the model; an
-override may add aliases of its own. A malformed entry raises ``PricingConfigError``
+override may add aliases of its own. An override that leaves out ``tier`` or
+``routable`` keeps the packaged entry's values (a negotiated price does not change what
+the model is for).
+
+Optional fields: ``tier`` (``small`` | ``medium`` | ``large``: the router's capability
+class, see app/policy/tiers.py; a model without one is never chosen for ``model:
+"auto"``), ``routable`` (``false`` for retired or deprecated snapshots: still priced, so
+answers already served on them cost exactly, but never chosen by the router),
+``aliases`` and ``note``. A malformed entry raises ``PricingConfigError``
 naming the file, the model and the field.
 """
 
@@ -37,9 +46,11 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
+
+from app.policy.models import TIERS, Tier
 
 PER_TOKEN = Decimal(1_000_000)
 PRICING_FILE_ENV = "FRUGALFLOW_PRICING_FILE"
@@ -53,7 +64,7 @@ REQUIRED_FIELDS = (
     "context_window",
     "effective",
 )
-OPTIONAL_FIELDS = ("aliases", "note")
+OPTIONAL_FIELDS = ("aliases", "note", "tier", "routable")
 
 
 class UnknownModelError(KeyError):
@@ -97,6 +108,10 @@ class ModelPrice:
     effective: date
     aliases: tuple[str, ...] = ()
     note: str | None = None
+    tier: Tier | None = None  # the router's capability class; None = never routed to
+    # False = priced but never chosen by the router (retired/deprecated). ``None`` only in
+    # a parsed document that did not say; the loaded catalog always holds a bool.
+    routable: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +190,16 @@ def _entry(source: str, model: str, raw: Any) -> ModelPrice:
     if note is not None and not isinstance(note, str):
         raise PricingConfigError(source, model, "note", "expected a string")
 
+    tier = raw.get("tier")
+    if tier is not None and tier not in TIERS:
+        raise PricingConfigError(source, model, "tier", f"expected one of {TIERS}, got {tier!r}")
+
+    routable = raw.get("routable")
+    if routable is not None and not isinstance(routable, bool):
+        raise PricingConfigError(
+            source, model, "routable", f"expected true or false, got {routable!r}"
+        )
+
     return ModelPrice(
         model=model,
         provider=provider.strip(),
@@ -191,6 +216,8 @@ def _entry(source: str, model: str, raw: Any) -> ModelPrice:
         effective=_date(source, model, raw["effective"]),
         aliases=tuple(a.strip() for a in aliases_raw),
         note=note.strip() if note else None,
+        tier=cast(Tier | None, tier),
+        routable=routable,
     )
 
 
@@ -206,11 +233,18 @@ def parse_pricing(text: str, source: str) -> dict[str, ModelPrice]:
 
 
 def _build(packaged: dict[str, ModelPrice], override: dict[str, ModelPrice]) -> _Catalog:
-    models = dict(packaged)
+    models = {name: _routable_by_default(price) for name, price in packaged.items()}
     for name, price in override.items():
-        kept = packaged[name].aliases if name in packaged else ()
+        base = models.get(name)
+        kept = base.aliases if base else ()
         merged = tuple(dict.fromkeys((*kept, *price.aliases)))
-        models[name] = replace(price, aliases=merged)
+        if base is not None:
+            price = replace(
+                price,
+                tier=price.tier if price.tier is not None else base.tier,
+                routable=price.routable if price.routable is not None else base.routable,
+            )
+        models[name] = replace(_routable_by_default(price), aliases=merged)
     aliases: dict[str, str] = {}
     for name, price in models.items():
         for alias in price.aliases:
@@ -227,6 +261,10 @@ def _build(packaged: dict[str, ModelPrice], override: dict[str, ModelPrice]) -> 
                 )
             aliases[alias] = name
     return _Catalog(models=models, aliases=aliases)
+
+
+def _routable_by_default(price: ModelPrice) -> ModelPrice:
+    return price if price.routable is not None else replace(price, routable=True)
 
 
 @cache
@@ -295,4 +333,5 @@ def _local_price(model: str) -> ModelPrice:
         model=model, provider="ollama", input=zero, output=zero, cache_write_5m=zero,
         cache_write_1h=zero, cache_read=zero, batch_discount=zero, min_cacheable_tokens=0,
         context_window=0, effective=date(1970, 1, 1), note="local model: no per-token price",
+        routable=True,
     )  # fmt: skip

@@ -1,0 +1,89 @@
+"""The pattern responder: free, instant answers to small talk ("hi", "thanks", "ok").
+
+A request matches a rule when its last user message, normalized, equals one of the
+rule's phrases (normalized the same way) as a whole: "thanks!" matches ``thanks``,
+"thanks, but why is it slow?" does not. Normalization: NFKC, casefold, punctuation and
+symbols (emoji included) become spaces, format characters and variation selectors go,
+whitespace collapses. A message that is only emoji normalizes to nothing and never
+matches.
+
+Not answered, so a model sees them:
+
+* a message that replies to a question: when the assistant turn just before it ends in
+  "?", "ok" or "thanks" answer that question ("Shall I write the tests?" — "ok");
+* rules limited to other use cases (``PatternRule.use_cases``; empty = every use case).
+
+Rules come from the tenant's ``PatternPolicy.rules``, or the packaged defaults
+(app/policy/patterns.yaml: greetings, thanks, acknowledgements, goodbyes in English and
+a few other languages) when that is unset. Answers are plain text sent verbatim: there
+are no placeholders, so ``{name}`` in a template reaches the caller as written.
+
+The packaged defaults apply to every use case. A service whose user messages are data
+rather than conversation (translate, classify) should disable the responder or set its
+own rules with ``use_cases``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+
+import yaml
+
+from app.events import RequestEvent
+from app.policy.models import PatternPolicy, PatternRule
+
+_DROPPED = {chr(c) for c in range(0xFE00, 0xFE10)}  # emoji/text variation selectors
+
+
+@dataclass(frozen=True)
+class PatternMatch:
+    rule: str  # the rule's name
+    answer: str  # the text to answer with, verbatim
+
+
+@lru_cache(maxsize=4096)
+def normalize(text: str) -> str:
+    """The form messages and phrases are compared in (module doc)."""
+    chars: list[str] = []
+    for char in unicodedata.normalize("NFKC", text).casefold():
+        category = unicodedata.category(char)
+        if category == "Cf" or char in _DROPPED:
+            continue
+        chars.append(" " if category[0] in "PS" else char)
+    return " ".join("".join(chars).split())
+
+
+@cache
+def default_rules() -> tuple[PatternRule, ...]:
+    """The packaged rules (app/policy/patterns.yaml), validated once."""
+    text = resources.files("app.policy").joinpath("patterns.yaml").read_text(encoding="utf-8")
+    document = yaml.safe_load(text)
+    return tuple(PatternRule.model_validate(rule) for rule in document["rules"])
+
+
+def _answers_a_question(request: RequestEvent) -> bool:
+    if len(request.messages) < 2:
+        return False
+    before = request.messages[-2]
+    return before.role == "assistant" and before.content.rstrip().endswith("?")
+
+
+def match_pattern(request: RequestEvent, policy: PatternPolicy) -> PatternMatch | None:
+    """The first rule whose phrase is the whole last user message, or None."""
+    if not policy.enabled or request.messages[-1].role != "user":
+        return None
+    if _answers_a_question(request):
+        return None
+    said = normalize(request.messages[-1].content)
+    if not said:
+        return None
+    rules = default_rules() if policy.rules is None else policy.rules
+    for rule in rules:
+        if rule.use_cases and request.use_case not in rule.use_cases:
+            continue
+        if any(normalize(phrase) == said for phrase in rule.phrases):
+            return PatternMatch(rule=rule.name, answer=rule.answer)
+    return None
