@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = Field(
         None, validation_alias=AliasChoices("FRUGALFLOW_REDIS_URL", "REDIS_URL")
     )
+    redis_timeout_s: float = Field(
+        0.05, gt=0, le=10, description="response-cache calls give up after this (then: a miss)"
+    )
     sink_batch_size: int = Field(500, ge=1, le=100_000)
     sink_batch_seconds: float = Field(1.0, gt=0, le=60)
 
@@ -121,6 +124,9 @@ class Settings(BaseSettings):
     )
     experiment_refresh_s: float = Field(
         10.0, gt=0, le=3600, description="how often workers reload the running experiments"
+    )
+    policy_refresh_s: float = Field(
+        2.0, gt=0, le=3600, description="how often workers reload tenant policies and budgets"
     )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -7,13 +7,23 @@ document, so what is checked and what is documented cannot drift apart.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.experiments.models import Experiment, Name, Status
+from app.policy.models import (
+    CachePolicy,
+    ContextPolicy,
+    FallbackPolicy,
+    PatternPolicy,
+    RateLimits,
+    RouterPolicy,
+    SafetyPolicy,
+    TenantPolicy,
+)
 from app.reports.budgets import Budget
 from app.reports.models import DIMENSIONS, Recommendation
 from app.reports.periods import utc_today
@@ -121,6 +131,36 @@ class ExperimentList(BaseModel):
 class CacheInvalidated(BaseModel):
     tenant: str
     deleted: int
+
+
+class PolicyPatch(BaseModel):
+    """``PATCH /v1/tenants/{tenant}/policy``: sections merged into the stored document.
+
+    A field given replaces the stored one (``null`` is a value, e.g. no rate limit); a
+    section given as ``null`` is removed, so it falls back to the default (``'*'``) policy.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rate_limits: RateLimits | None = None
+    safety: SafetyPolicy | None = None
+    cache: CachePolicy | None = None
+    patterns: PatternPolicy | None = None
+    router: RouterPolicy | None = None
+    context: ContextPolicy | None = None
+    fallback: FallbackPolicy | None = None
+
+
+class PolicyView(BaseModel):
+    # No docstring: it would be published as the response schema's description.
+    # ``document``: what is stored (only what differs; ``{}`` and ``updated_at`` null when
+    # nothing is); ``effective``: what workers apply (defaults ← '*' ← the tenant's own).
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    tenant: str
+    document: dict[str, Any]
+    effective: TenantPolicy
+    updated_at: datetime | None
 
 
 class Health(BaseModel):

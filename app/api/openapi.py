@@ -23,7 +23,8 @@ _DESCRIPTIONS = {
     401: "Missing or malformed token, or no token configured (code unauthorized)",
     403: "Wrong token, or the read-only token on a write (code forbidden)",
     404: "Unknown resource or route (code not_found)", 409: "Conflict (code conflict)",
-    422: "Invalid body (code validation_error, details: field errors)",
+    422: "Invalid body (code validation_error; policies: unknown_policy_field or "
+         "invalid_policy_value; details: field errors)",
     500: "Internal error (code internal_error)",
     503: "Postgres or Redis unavailable (database_unavailable, cache_unavailable)",
 }  # fmt: skip
@@ -72,7 +73,8 @@ def build_document(operations: Sequence[Operation], *, version: str) -> dict[str
         "info": {
             "title": "FrugalFlow admin API",
             "version": version,
-            "description": "Budgets, cost reports, experiments and cache control. Money is a "
+            "description": "Budgets, tenant policies, cost reports, experiments and cache "
+            "control. Money is a "
             "decimal string, dates are ISO 8601 (inclusive UTC days). Errors: "
             '{"error": {"code", "message", "details"?}}.',
         },

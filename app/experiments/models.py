@@ -1,12 +1,20 @@
-"""Experiments, their variants, outcome events on ``llm.feedback`` and analysis results."""
+"""Experiments, their variants, the events on ``llm.feedback`` and analysis results.
+
+``llm.feedback`` carries two shapes, both keyed by ``tenant_id``: ``FeedbackEvent`` (an
+experiment outcome) and ``RouteOutcome`` (``"kind": "route_outcome"``: whether the model
+that served a request did the job, which the learning router counts).
+"""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+
+from app.policy.models import Tier
+from app.policy.tiers import tier_of
 
 Status = Literal["draft", "running", "paused", "completed"]
 Kind = Literal["impression", "adoption", "conversion", "satisfaction"]
@@ -94,6 +102,58 @@ class FeedbackEvent(BaseModel):
     def impression_id(tenant_id: str, request_id: str, experiment_id: str) -> str:
         """The impression of one request: a redelivered request is never counted twice."""
         key = f"impression\x00{tenant_id}\x00{request_id}\x00{experiment_id}"
+        return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+class RouteOutcome(BaseModel):
+    """Whether the model that served a request did the job, on ``llm.feedback``.
+
+    ``{"kind": "route_outcome", "event_id"?, "tenant_id", "request_id", "use_case"?,
+    "model", "success": true|false, "occurred_at"?}``, keyed by ``tenant_id``. Without an
+    ``event_id`` the event is identified by its tenant and request (``route_outcome_id``),
+    so one request has one outcome and a redelivered event is stored once. ``use_case``
+    defaults to ``""`` (none), ``occurred_at`` to the time the event is read; a time
+    without a zone is UTC. The learning router counts outcomes per tenant, use case and
+    ``tier`` (the model's catalog tier); a model without a tier (not in the catalog, or
+    untiered) is stored but teaches nothing.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    kind: Literal["route_outcome"]
+    event_id: Name
+    tenant_id: Name
+    request_id: Name
+    use_case: Annotated[str, Field(max_length=128, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
+    model: Name
+    success: StrictBool  # "false" (a string) would read as true in too many languages
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data  # let validation say what is wrong
+        data = dict(data)
+        if data.get("use_case") is None:
+            data["use_case"] = ""
+        tenant, request = data.get("tenant_id"), data.get("request_id")
+        if data.get("event_id") is None and isinstance(tenant, str) and isinstance(request, str):
+            data["event_id"] = cls.route_outcome_id(tenant, request)
+        return data
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+    @property
+    def tier(self) -> Tier | None:
+        return tier_of(self.model)
+
+    @staticmethod
+    def route_outcome_id(tenant_id: str, request_id: str) -> str:
+        key = f"route_outcome\x00{tenant_id}\x00{request_id}"
         return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 

@@ -25,12 +25,13 @@ WITH inserted AS (
         event_id, request_id, tenant_id, service, use_case, provider, model, path,
         input_tokens, output_tokens, cache_write_tokens, cache_read_tokens,
         cost_usd, baseline_cost_usd, savings_batch, savings_prompt_cache,
-        savings_response_cache, savings_pattern, savings_routing, success, occurred_at)
+        savings_response_cache, savings_pattern, savings_routing, success, occurred_at,
+        route_reason)
     SELECT * FROM unnest(
         $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
         $8::text[], $9::int[], $10::int[], $11::int[], $12::int[], $13::numeric[],
         $14::numeric[], $15::numeric[], $16::numeric[], $17::numeric[], $18::numeric[],
-        $19::numeric[], $20::bool[], $21::timestamptz[])
+        $19::numeric[], $20::bool[], $21::timestamptz[], $22::text[])
     ON CONFLICT (event_id) DO NOTHING
     RETURNING *
 ), rolled_up AS (
@@ -67,7 +68,7 @@ WITH inserted AS (
 SELECT event_id FROM inserted
 """
 
-_COLUMNS = 21
+_COLUMNS = 22
 
 
 class CostStore:
@@ -122,7 +123,7 @@ class CostStore:
                 e.event_id, e.request_id, e.tenant_id, e.service, e.use_case, e.provider,
                 e.model, e.path.value, e.input_tokens, e.output_tokens, e.cache_write_tokens,
                 e.cache_read_tokens, e.cost_usd, e.baseline_cost_usd, s.batch, s.prompt_cache,
-                s.response_cache, s.pattern, s.routing, e.success, e.occurred_at,
+                s.response_cache, s.pattern, s.routing, e.success, e.occurred_at, e.route_reason,
             )  # fmt: skip
             for column, value in zip(columns, row, strict=True):
                 column.append(value)

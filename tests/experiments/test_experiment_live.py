@@ -9,10 +9,10 @@ from typing import Any, cast
 
 import pytest
 
-from app.events import Admitted, RequestEvent
+from app.events import RequestEvent
 from app.experiments import Experiment, Variant, assign
 from app.experiments.live import EXPERIMENT_KEY, refresh, running_by_tenant, trial
-from app.intake.agent import _admit
+from app.intake.route import choose_route
 from app.pipeline import Pipeline
 from app.providers.registry import ProviderRegistry
 from app.settings import load_settings
@@ -110,19 +110,14 @@ def test_impression_id_is_stable_per_request() -> None:
     assert other is not None and other.impression(T0).event_id != first.event_id
 
 
-def _pipeline() -> Pipeline:
-    settings = load_settings(emulator_url="http://127.0.0.1:1")
-    return cast(Pipeline, SimpleNamespace(settings=settings, providers=ProviderRegistry(settings)))
-
-
 def test_the_route_follows_the_variant_model() -> None:
     t = trial(request(user_id=_user_in("sonnet"), model="gpt-4o-mini"), {"acme": AB})
     assert t is not None
-    admitted = _admit(_pipeline(), t.request)
-    assert isinstance(admitted, Admitted)
-    assert (admitted.provider, admitted.model, admitted.requested_model) == (
+    settings = load_settings(emulator_url="http://127.0.0.1:1")
+    route = choose_route(t.request, settings, ProviderRegistry(settings).batch_capable())
+    assert (route.provider, route.model, route.requested_model) == (
         "anthropic", "claude-sonnet-4-5", "claude-sonnet-4-5")  # fmt: skip
-    assert admitted.request.metadata[EXPERIMENT_KEY]["variant"] == "sonnet"
+    assert t.request.metadata[EXPERIMENT_KEY]["variant"] == "sonnet"
 
 
 def test_running_by_tenant_keeps_the_oldest_running_experiment() -> None:
