@@ -1,55 +1,52 @@
-"""``DELETE /v1/cache/{tenant}``: drop a tenant's cached responses from Redis.
+"""``DELETE /v1/cache/{tenant}``: drop a tenant's cached responses from Redis, or with
+``?user_id=`` only the entries that user's requests created.
 
-Response-cache keys are ``ff:rc:{tenant}:...`` (``KEY_PREFIX``); they are found with SCAN
-(never KEYS, which blocks Redis) and deleted in chunks.
+The key layout and both invalidations live in ``app.policy.response_cache``: a tenant's
+keys are found with SCAN (never KEYS, which blocks Redis) under a prefix in which the
+tenant id is escaped, so no other tenant's keys match; a user's entries come from the
+per-user index. ``deleted`` counts the Redis keys removed.
 """
 
 from __future__ import annotations
 
-import re
-
-import redis.asyncio
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.errors import ApiError
 from app.api.models import CacheInvalidated
-from app.api.routing import TENANT, Operation, json, path_param, state
-
-KEY_PREFIX = "ff:rc:"
-SCAN_COUNT = 1000
-_GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+from app.api.routing import TENANT, Operation, json, path_param, query, state
+from app.policy.response_cache import CacheUnavailable, ResponseCache
 
 
-def tenant_pattern(tenant: str) -> str:
-    """The SCAN MATCH pattern of a tenant's keys, glob characters in the id escaped."""
-    escaped = _GLOB_SPECIAL.sub(r"\\\1", tenant)
-    return f"{KEY_PREFIX}{escaped}:*"
+class CacheQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
-
-async def invalidate(client: redis.asyncio.Redis, tenant: str) -> int:
-    deleted = 0
-    chunk: list[bytes] = []
-    async for key in client.scan_iter(match=tenant_pattern(tenant), count=SCAN_COUNT):
-        chunk.append(key)
-        if len(chunk) >= SCAN_COUNT:
-            deleted += await client.unlink(*chunk)
-            chunk = []
-    if chunk:
-        deleted += await client.unlink(*chunk)
-    return deleted
+    user_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="only the entries this user's requests created (the request's user_id)",
+    )
 
 
 async def delete_cache(request: web.Request) -> web.Response:
     tenant = path_param(request, TENANT)
+    user_id = query(request, CacheQuery).user_id
+    cache = ResponseCache(state(request).redis())
     try:
-        deleted = await invalidate(state(request).redis(), tenant)
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+        if user_id is None:
+            deleted = await cache.invalidate_tenant(tenant)
+        else:
+            deleted = await cache.invalidate_user(tenant, user_id)
+    except CacheUnavailable:
         raise ApiError(503, "cache_unavailable", "Redis is unreachable") from None
     return json(CacheInvalidated(tenant=tenant, deleted=deleted))
 
 
 OPERATIONS = [
     Operation("DELETE", "/v1/cache/{tenant}", delete_cache,
-              "Invalidate a tenant's cached responses", "cache", "invalidateCache",
-              path_params=(TENANT,), response=CacheInvalidated, errors=(400, 503)),
+              "Invalidate a tenant's cached responses, or one user's (user_id)", "cache",
+              "invalidateCache", path_params=(TENANT,), query=CacheQuery,
+              response=CacheInvalidated, errors=(400, 503)),
 ]  # fmt: skip

@@ -120,3 +120,14 @@ def test_api_obeys_its_document(case: Any, api_url: str) -> None:
             response_schema_conformance,
         ],
     )
+
+
+def test_cache_invalidation_documents_the_user_filter() -> None:
+    operation = DOCUMENT["paths"]["/v1/cache/{tenant}"]["delete"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert set(parameters) == {"tenant", "user_id"}
+    user = parameters["user_id"]
+    assert user["in"] == "query" and user["required"] is False
+    assert user["schema"]["type"] == "string" and user["schema"]["maxLength"] == 128
+    assert "user" in user["description"]
+    assert "503" in operation["responses"] and "400" in operation["responses"]

@@ -13,6 +13,8 @@ import redis.asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
 from app.api import create_app
+from app.events import UsageOut
+from app.policy.response_cache import CachedAnswer, ResponseCache
 from app.sink.store import CostStore
 from tests.api.helpers import ADMIN, READONLY, api_settings, auth
 from tests.reports.factories import event
@@ -357,6 +359,54 @@ async def test_cache_invalidation_deletes_only_the_tenants_keys(
         await r.aclose()
 
 
+async def test_cache_invalidation_by_user_deletes_only_their_entries(
+    client: Client, redis_url: str
+) -> None:
+    r = redis.asyncio.Redis.from_url(redis_url)
+    cache = ResponseCache(r, timeout_s=5)
+    answer = CachedAnswer(
+        content="Paris.", provider="anthropic", model="claude-haiku-4-5", usage=UsageOut(),
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+    try:
+        tenant = "shop:*[eu]"
+        for user, digest in [("u:1", "a" * 64), ("u:1", "b" * 64), ("u2", "c" * 64)]:
+            await cache.put(tenant, user, digest, answer, ttl_s=60, stale_ttl_s=600)
+        await cache.put("shop", "u:1", "a" * 64, answer, ttl_s=60, stale_ttl_s=600)
+        response = await client.delete(
+            "/v1/cache/shop%3A%2A%5Beu%5D", params={"user_id": "u:1"}, headers=auth()
+        )
+        assert response.status == 200, await response.text()
+        # two entries, fresh and stale each, and the user's index
+        assert await response.json() == {"tenant": tenant, "deleted": 5}
+        assert await cache.get(tenant, "a" * 64) is None
+        assert await cache.get_stale(tenant, "b" * 64) is None
+        assert await cache.get(tenant, "c" * 64) == answer
+        assert await cache.get("shop", "a" * 64) == answer
+        again = await client.delete(
+            "/v1/cache/shop%3A%2A%5Beu%5D", params={"user_id": "u:1"}, headers=auth()
+        )
+        assert await again.json() == {"tenant": tenant, "deleted": 0}
+        everything = await client.delete("/v1/cache/shop%3A%2A%5Beu%5D", headers=auth())
+        assert await everything.json() == {"tenant": tenant, "deleted": 3}
+        assert await cache.get("shop", "a" * 64) == answer
+    finally:
+        await r.aclose()
+
+
+@pytest.mark.parametrize("user_id", ["", "x" * 129, "a\x01b"])
+async def test_cache_invalidation_rejects_a_bad_user_id(client: Client, user_id: str) -> None:
+    response = await client.delete("/v1/cache/acme", params={"user_id": user_id}, headers=auth())
+    await error_of(response, 400, "bad_request")
+
+
+async def test_user_cache_invalidation_needs_the_admin_token(client: Client) -> None:
+    response = await client.delete(
+        "/v1/cache/acme", params={"user_id": "u1"}, headers=auth(READONLY)
+    )
+    await error_of(response, 403, "forbidden")
+
+
 async def test_cache_without_redis_is_503(schema_dsn: str) -> None:
     async with TestClient(TestServer(create_app(api_settings(schema_dsn)))) as c:
         response = await c.delete("/v1/cache/acme", headers=auth())
@@ -364,4 +414,6 @@ async def test_cache_without_redis_is_503(schema_dsn: str) -> None:
     unreachable = api_settings(schema_dsn, redis_url="redis://127.0.0.1:1/0")
     async with TestClient(TestServer(create_app(unreachable))) as c:
         response = await c.delete("/v1/cache/acme", headers=auth())
+        await error_of(response, 503, "cache_unavailable")
+        response = await c.delete("/v1/cache/acme?user_id=u1", headers=auth())
         await error_of(response, 503, "cache_unavailable")
