@@ -93,6 +93,7 @@ class Admitted(BaseModel):
     route_reason: str | None = None  # why this model: "requested", "complexity:small (…)", …
     safety: SafetyOutcome | None = None  # what the safety checks did to the text
     cache_digest: str | None = None  # response-cache key of the request; None = not cacheable
+    cache_tier: str | None = None  # what the cache key was scoped by (tier or pinned model)
     cache_ttl_s: int = 0  # how long an ok answer stays fresh in the response cache
 
 
@@ -188,6 +189,12 @@ class Alert(BaseModel):
     spent_usd: Money
     limit_usd: Money
     occurred_at: datetime = Field(default_factory=utcnow)
+    # Optional additions: which budget (service / use case, None = any) and threshold;
+    # for health alerts (tenant_id "*"), what happened.
+    detail: str | None = None
+    service: str | None = None
+    use_case: str | None = None
+    threshold: Money | None = None
 
 
 class BatchRecord(BaseModel):

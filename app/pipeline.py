@@ -15,8 +15,10 @@ Intake also applies running A/B experiments (``app.experiments.live``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import faust
@@ -24,11 +26,14 @@ from pydantic import BaseModel, ValidationError
 
 from app import metrics
 from app.dispatch.answers import Answer
-from app.events import Admitted, DeadLetter
+from app.events import Admitted, Alert, DeadLetter, Status, utcnow
 from app.experiments.models import Experiment, FeedbackEvent
 from app.intake.validate import Reason, dead_letter
 from app.kafka_compat import faust_overrides
-from app.providers.circuit import CircuitBreakers, CircuitConfig
+from app.policy.response_cache import CachedAnswer, ResponseCache, redis_client
+from app.policy.semantic_cache import SemanticCache
+from app.policy.snapshot import PolicySnapshot
+from app.providers.circuit import CircuitBreakers, CircuitChange, CircuitConfig, CircuitState
 from app.providers.registry import ProviderRegistry
 from app.settings import Settings
 
@@ -61,13 +66,54 @@ class Pipeline:
     tables: dict[str, Any] = field(default_factory=dict)
     # tenant → its running experiment; replaced by the refresh timer, read by intake
     experiments: dict[str, Experiment] = field(default_factory=dict)
+    # budgets, tenant policies and router learning; replaced by the refresh timer
+    policy: PolicySnapshot = field(default_factory=PolicySnapshot.empty)
+    policy_waited: bool = False  # intake waited for the first policy load already
+    response_cache: ResponseCache | None = None  # None when no REDIS_URL is configured
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
+    _semantic: SemanticCache | None = None
 
     # --- outputs shared by every stage
 
-    async def publish_answer(self, answer: Answer) -> None:
-        """Send the response and its cost event. Callers ack their input only after this."""
+    async def publish_answer(self, answer: Answer, admitted: Admitted | None = None) -> None:
+        """Send the response and its cost event. Callers ack their input only after this.
+
+        A provider's ``ok`` answer to a cacheable request (``admitted.cache_digest``) is
+        also written to the response cache; fallbacks and errors never are.
+        """
         response = answer.response
         key = response.tenant_id.encode()
+        if (
+            admitted is not None
+            and admitted.cache_digest is not None
+            and self.response_cache is not None
+            and response.status is Status.OK
+            and response.content
+        ):
+            policy = self.policy.policy_for(response.tenant_id).cache
+            cached = CachedAnswer(
+                content=response.content,
+                provider=response.provider or admitted.provider,
+                model=response.model or admitted.model,
+                usage=response.usage,
+                created_at=utcnow(),
+            )
+            await self.response_cache.put(
+                response.tenant_id,
+                admitted.request.user_id,
+                admitted.cache_digest,
+                cached,
+                ttl_s=admitted.cache_ttl_s,
+                stale_ttl_s=policy.stale_ttl_s,
+            )
+            semantic = self.semantic_cache() if policy.semantic else None
+            if semantic is not None and admitted.cache_tier is not None:
+                await semantic.add_request(
+                    admitted.request,
+                    admitted.cache_tier,
+                    admitted.cache_digest,
+                    ttl_s=admitted.cache_ttl_s,
+                )
         await self.topics.responses.send(key=key, value=response.model_dump_json().encode())
         if answer.cost is not None:
             await self.topics.cost_events.send(
@@ -95,6 +141,36 @@ class Pipeline:
             )  # fmt: skip
             await self.publish_dead_letter(letter, message.key)
             return None
+
+    def semantic_cache(self) -> SemanticCache | None:
+        """The semantic cache, built on first use (it loads an embedding model), if it can be."""
+        if self.response_cache is None:
+            return None
+        if self._semantic is None:
+            # Without the model installed (``frugalflow[semantic]``) lookups log and miss.
+            self._semantic = SemanticCache(self.response_cache.client)
+        return self._semantic
+
+    async def publish_alert(self, alert: Alert) -> None:
+        await self.topics.alerts.send(
+            key=alert.tenant_id.encode(), value=alert.model_dump_json().encode()
+        )
+
+    def alert_on_circuit(self, change: CircuitChange) -> None:
+        """Circuit listener (synchronous): an opening circuit becomes a health alert."""
+        if change.new is not CircuitState.OPEN:
+            return
+        alert = Alert(
+            tenant_id="*",
+            kind="provider_circuit_open",
+            period="now",
+            spent_usd=Decimal(0),
+            limit_usd=Decimal(0),
+            detail=f"{change.provider}/{change.model}: {change.reason}",
+        )
+        task = asyncio.get_running_loop().create_task(self.publish_alert(alert))
+        self._background.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._background.discard)
 
     async def publish_admitted(self, admitted: Admitted) -> None:
         await self.topics.admitted.send(
@@ -152,6 +228,8 @@ def build_pipeline(settings: Settings, providers: ProviderRegistry | None = None
     from app.experiments import agent as experiments
     from app.experiments import live as live_experiments
     from app.intake import agent as intake
+    from app.policy import ledger
+    from app.policy import live as live_policy
     from app.sink import agent as sink
 
     app = build_faust_app(settings)
@@ -178,6 +256,14 @@ def build_pipeline(settings: Settings, providers: ProviderRegistry | None = None
             )
         ),
     )
+    pipeline.circuits.add_listener(pipeline.alert_on_circuit)
+    if settings.redis_url is not None:
+        client = redis_client(
+            settings.redis_url.get_secret_value(), timeout_s=settings.redis_timeout_s
+        )
+        pipeline.response_cache = ResponseCache(client, timeout_s=settings.redis_timeout_s)
+    ledger.register(pipeline)
+    live_policy.register(pipeline)
     intake.register(pipeline)
     immediate.register(pipeline)
     batcher.register(pipeline)

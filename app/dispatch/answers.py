@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.costing.calculator import cost_and_savings
+from app.costing.calculator import NoCallLever, cost_and_savings, saved_entirely
 from app.events import (
     Admitted,
     CostEvent,
@@ -17,7 +17,8 @@ from app.events import (
     UsageOut,
     utcnow,
 )
-from app.providers.base import ChatResult
+from app.policy.models import SafetyOutcome
+from app.providers.base import ChatResult, Usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +34,14 @@ def latency_ms(request: RequestEvent, admitted_at: datetime | None, now: datetim
     return max(0, int((now - start).total_seconds() * 1000))
 
 
-def from_result(admitted: Admitted, result: ChatResult, path: Path) -> Answer:
-    """An answer from a provider result (immediate call or one batch line)."""
+def from_result(
+    admitted: Admitted, result: ChatResult, path: Path, *, fallback_reason: str | None = None
+) -> Answer:
+    """An answer from a provider result (immediate call or one batch line).
+
+    ``fallback_reason`` marks an answer from another provider or model than the one
+    routed to (the fallback chain): it is flagged ``status: fallback``.
+    """
     request, now = admitted.request, utcnow()
     if not result.ok:
         return Answer(
@@ -51,6 +58,8 @@ def from_result(admitted: Admitted, result: ChatResult, path: Path) -> Answer:
                 ),
                 latency_ms=latency_ms(request, admitted.admitted_at, now),
                 metadata=request.metadata,
+                route_reason=admitted.route_reason,
+                safety=admitted.safety,
             ),
             cost=None,
         )
@@ -64,7 +73,7 @@ def from_result(admitted: Admitted, result: ChatResult, path: Path) -> Answer:
     response = ResponseEvent(
         request_id=request.request_id,
         tenant_id=request.tenant_id,
-        status=Status.OK,
+        status=Status.OK if fallback_reason is None else Status.FALLBACK,
         path=path,
         provider=admitted.provider,
         model=result.model or admitted.model,
@@ -74,6 +83,9 @@ def from_result(admitted: Admitted, result: ChatResult, path: Path) -> Answer:
         baseline_cost_usd=baseline,
         latency_ms=latency_ms(request, admitted.admitted_at, now),
         metadata=request.metadata,
+        route_reason=admitted.route_reason,
+        safety=admitted.safety,
+        fallback_reason=fallback_reason,
     )
     cost_event = CostEvent(
         event_id=CostEvent.stable_id(request.tenant_id, request.request_id),
@@ -90,11 +102,96 @@ def from_result(admitted: Admitted, result: ChatResult, path: Path) -> Answer:
         savings_usd=savings,
         success=True,
         occurred_at=now,
+        route_reason=admitted.route_reason,
     )
     return Answer(response=response, cost=cost_event)
 
 
-def rejected(request: RequestEvent, code: str, message: str) -> Answer:
+def served_free(
+    request: RequestEvent,
+    *,
+    content: str,
+    path: Path,
+    lever: NoCallLever,
+    usage_estimate: Usage,
+    requested_model: str,
+    provider: str | None,
+    model: str | None,
+    safety: SafetyOutcome | None = None,
+    route_reason: str | None = None,
+) -> Answer:
+    """An answer no provider was called for (pattern, response cache): $0, whole baseline saved.
+
+    ``usage_estimate`` is what the call would have used; ``usage`` on the answer says what
+    was billed, which is nothing.
+    """
+    now = utcnow()
+    cost, baseline, savings = saved_entirely(usage_estimate, requested_model, lever)
+    response = ResponseEvent(
+        request_id=request.request_id,
+        tenant_id=request.tenant_id,
+        status=Status.OK,
+        path=path,
+        provider=provider,
+        model=model,
+        content=content,
+        cost_usd=cost,
+        baseline_cost_usd=baseline,
+        latency_ms=latency_ms(request, None, now),
+        metadata=request.metadata,
+        route_reason=route_reason,
+        safety=safety,
+    )
+    cost_event = CostEvent(
+        event_id=CostEvent.stable_id(request.tenant_id, request.request_id),
+        request_id=request.request_id,
+        tenant_id=request.tenant_id,
+        service=request.service,
+        use_case=request.use_case,
+        provider=provider,
+        model=model,
+        path=path,
+        cost_usd=cost,
+        baseline_cost_usd=baseline,
+        savings_usd=savings,
+        success=True,
+        occurred_at=now,
+        route_reason=route_reason,
+    )
+    return Answer(response=response, cost=cost_event)
+
+
+def fallback(
+    request: RequestEvent,
+    *,
+    content: str,
+    reason: str,
+    provider: str | None = None,
+    model: str | None = None,
+    safety: SafetyOutcome | None = None,
+) -> Answer:
+    """A stale cached or static answer: always flagged, never billed, never cached again."""
+    return Answer(
+        response=ResponseEvent(
+            request_id=request.request_id,
+            tenant_id=request.tenant_id,
+            status=Status.FALLBACK,
+            path=Path.FALLBACK,
+            provider=provider,
+            model=model,
+            content=content,
+            latency_ms=latency_ms(request, None, utcnow()),
+            metadata=request.metadata,
+            safety=safety,
+            fallback_reason=reason,
+        ),
+        cost=None,
+    )
+
+
+def rejected(
+    request: RequestEvent, code: str, message: str, *, safety: SafetyOutcome | None = None
+) -> Answer:
     """A valid request we will not serve (unknown model, policy): answered, never dropped."""
     return Answer(
         response=ResponseEvent(
@@ -105,6 +202,7 @@ def rejected(request: RequestEvent, code: str, message: str) -> Answer:
             error=ErrorOut(code=code, message=message),
             latency_ms=latency_ms(request, None, utcnow()),
             metadata=request.metadata,
+            safety=safety,
         ),
         cost=None,
     )

@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from app.dispatch.answers import from_result
+from app.dispatch.fallback import answer_failure
 from app.dispatch.requests import deadline_allows_immediate, to_chat_request
 from app.events import Admitted, BatchRecord, Path, utcnow
 from app.intake.agent import dedupe_key
@@ -131,7 +131,9 @@ async def reroute_or_fail(p: Pipeline, requests: list[Admitted], code: str, mess
                 custom_id=admitted.request.request_id, ok=False, model=admitted.model,
                 error_code=code, error_message=message,
             )  # fmt: skip
-            await p.publish_answer(from_result(admitted, failure, Path.BATCH))
+            # No time left for another provider: stale or static answer, else the error.
+            answer = await answer_failure(p, admitted, failure, Path.BATCH, may_call=False)
+            await p.publish_answer(answer, admitted)
 
 
 def _member(admitted: Admitted) -> str:

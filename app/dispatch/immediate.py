@@ -4,8 +4,9 @@ Several actors share ``llm.admitted`` (``concurrency``); each event is acked aft
 answer is published, so a crash re-runs at most the calls in flight.
 
 Every call goes through the (provider, model) circuit breaker the Pipeline owns
-(``p.circuits``): while it is open the provider is not called and the answer
-is an error with the retryable code ``circuit_open``.
+(``p.circuits``): while it is open the provider is not called. A failed or refused call
+goes down the fallback chain (``app.dispatch.fallback``): another provider of the same
+tier, a stale cached answer, a static answer, else the error with its stable code.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 from typing import Any
 
 from app.dispatch.answers import from_result
+from app.dispatch.fallback import answer_failure
 from app.dispatch.requests import to_chat_request
 from app.events import Admitted, Path
 from app.pipeline import Pipeline, log
@@ -34,20 +36,21 @@ def register(p: Pipeline) -> None:
 async def answer_immediately(p: Pipeline, admitted: Admitted) -> None:
     breakers = p.circuits
     if breakers.allow(admitted.provider, admitted.model):
-        result = await _call(p, admitted)
+        result = await call_provider(p, admitted)
         breakers.record(admitted.provider, admitted.model, result)
     else:
         result = _failure(
             admitted, CIRCUIT_OPEN, f"{admitted.provider}/{admitted.model} is failing; not called"
         )
-    if not result.ok:
-        log.warning(
-            "immediate call failed for %s: %s", admitted.request.request_id, result.error_code
-        )
-    await p.publish_answer(from_result(admitted, result, Path.IMMEDIATE))
+    if result.ok:
+        await p.publish_answer(from_result(admitted, result, Path.IMMEDIATE), admitted)
+        return
+    log.warning("immediate call failed for %s: %s", admitted.request.request_id, result.error_code)
+    await p.publish_answer(await answer_failure(p, admitted, result, Path.IMMEDIATE), admitted)
 
 
-async def _call(p: Pipeline, admitted: Admitted) -> ChatResult:
+async def call_provider(p: Pipeline, admitted: Admitted) -> ChatResult:
+    """One bounded call to the admitted request's provider; never raises."""
     adapter = p.providers.get(admitted.provider)
     request = to_chat_request(admitted)
     try:

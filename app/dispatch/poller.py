@@ -106,7 +106,7 @@ async def _poll_record(p: Pipeline, record: BatchRecord) -> bool:
     for admitted in record.requests:
         result = by_id.get(safe_custom_id(admitted.request.request_id))
         if result is not None and result.ok:
-            await p.publish_answer(from_result(admitted, result, Path.BATCH))
+            await p.publish_answer(from_result(admitted, result, Path.BATCH), admitted)
         else:
             retry.append((admitted, result))
     for admitted, result in retry:

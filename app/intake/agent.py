@@ -4,6 +4,9 @@ Dedupe stores where a request id was first seen (``partition:offset``). A redeli
 that same record after a crash is processed again (its earlier output may not have been
 flushed); a *different* record with the same id is a duplicate and is dead-lettered.
 
+Then the stream policies decide (``app.intake.policies``): safety, pattern responder,
+response cache, router, rate limits and the budget reservation.
+
 A request under a running A/B experiment is served as its variant says and announced by
 an ``impression`` on ``llm.feedback`` (``app.experiments.live``); a variant that cannot
 serve it never gets it rejected: it is served as asked, without the experiment.
@@ -13,10 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.dispatch.answers import Answer, rejected
-from app.events import Admitted, DeadLetter, RequestEvent, utcnow
+from app.dispatch.answers import Answer
+from app.events import Admitted, DeadLetter
 from app.experiments.live import trial
-from app.intake.route import RouteRejected, choose_route
+from app.intake.policies import ROUTE_CODES, decide
 from app.intake.validate import Reason, dead_letter, validate_record
 from app.pipeline import Pipeline, log
 
@@ -65,39 +68,21 @@ def register(p: Pipeline) -> None:
         seen[key] = origin
         under_trial = trial(request, p.experiments)
         if under_trial is not None:
-            outcome = _admit(p, under_trial.request)
-            if isinstance(outcome, Admitted):
-                await p.publish_admitted(outcome)
-                await p.publish_feedback(under_trial.impression(outcome.admitted_at))
+            outcome = await decide(p, under_trial.request)
+            error = outcome.response.error if isinstance(outcome, Answer) else None
+            if error is None or error.code not in ROUTE_CODES:
+                await _publish(p, outcome)
+                if isinstance(outcome, Admitted):
+                    await p.publish_feedback(under_trial.impression(outcome.admitted_at))
                 return
-            error = outcome.response.error
             log.warning("experiment %s: variant %r cannot serve request %s (%s); served "
                         "without the experiment", under_trial.experiment_id, under_trial.variant,
-                        request.request_id, error.message if error else "rejected")  # fmt: skip
-        outcome = _admit(p, request)
-        if isinstance(outcome, Admitted):
-            await p.publish_admitted(outcome)
-        else:
-            await p.publish_answer(outcome)
+                        request.request_id, error.message)  # fmt: skip
+        await _publish(p, await decide(p, request))
 
 
-def _admit(p: Pipeline, request: RequestEvent) -> Admitted | Answer:
-    """The request with its route, or the rejected answer when it cannot be served."""
-    try:
-        route = choose_route(request, p.settings, p.providers.batch_capable())
-    except RouteRejected as exc:
-        return rejected(request, exc.code, exc.message)
-    if not p.providers.is_configured(route.provider):
-        return rejected(
-            request,
-            "provider_not_configured",
-            f"provider {route.provider!r} has no API key and no emulator configured",
-        )
-    return Admitted(
-        request=request,
-        path=route.path,  # type: ignore[arg-type]
-        provider=route.provider,
-        model=route.model,
-        requested_model=route.requested_model,
-        admitted_at=utcnow(),
-    )
+async def _publish(p: Pipeline, outcome: Admitted | Answer) -> None:
+    if isinstance(outcome, Admitted):
+        await p.publish_admitted(outcome)
+    else:
+        await p.publish_answer(outcome)

@@ -1,13 +1,24 @@
-"""Choose provider, model and path for a valid request (v0: no router, no budgets yet)."""
+"""Choose provider, model and path for a valid request.
+
+``model: "auto"`` goes to the router (``app.policy.router``) when intake passes one; the
+baseline of an auto-routed request is priced on the provider's default model, so the
+``routing`` lever shows what the router saved (or cost) against it. Under budget
+degradation (forecast over the monthly limit) a request that allows a long deadline is
+moved to the batch path even when it asked for ``immediate``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from app.costing.catalog import UnknownModelError, price_of
 from app.events import RequestEvent
+from app.policy.models import RouteChoice
 from app.settings import Settings
+
+Router = Callable[[str], RouteChoice | None]  # provider → choice (None: use the default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +27,8 @@ class Route:
     model: str
     requested_model: str
     path: str  # "immediate" | "batch"
+    tier: str | None = None
+    reason: str = "requested"
 
 
 class RouteRejected(Exception):
@@ -36,17 +49,26 @@ AUTO_MODEL = {
 
 
 def choose_route(
-    request: RequestEvent, settings: Settings, batch_capable: AbstractSet[str]
+    request: RequestEvent,
+    settings: Settings,
+    batch_capable: AbstractSet[str],
+    *,
+    router: Router | None = None,
+    degrade: bool = False,
 ) -> Route:
     provider = request.provider or _provider_of(request.model, settings)
-    if request.model != "auto":
-        model = request.model
-    elif provider in AUTO_MODEL:
-        model = getattr(settings, AUTO_MODEL[provider])
+    requested, reason, tier = request.model, "requested", None
+    if request.model == "auto":
+        if provider not in AUTO_MODEL:
+            raise RouteRejected(
+                "model_required", f"provider {provider!r} has no default model: name one"
+            )
+        requested = getattr(settings, AUTO_MODEL[provider])
+        choice = router(provider) if router is not None else None
+        model, reason = (choice.model, choice.reason) if choice else (requested, "default")
+        tier = choice.tier if choice else None
     else:
-        raise RouteRejected(
-            "model_required", f"provider {provider!r} has no default model: name one"
-        )
+        model = request.model
     try:
         price = price_of(model)
     except UnknownModelError as exc:
@@ -56,13 +78,14 @@ def choose_route(
             "model_provider_mismatch",
             f"model {model!r} is served by {price.provider!r}, not {provider!r}",
         )
+    batch = _batch_allowed(request, settings, provider in batch_capable, degrade=degrade)
     return Route(
         provider=provider,
         model=model,
-        requested_model=model,  # the router (issue 5) makes these differ
-        path="batch"
-        if _batch_allowed(request, settings, provider in batch_capable)
-        else "immediate",
+        requested_model=requested,
+        path="batch" if batch else "immediate",
+        tier=tier,
+        reason=reason,
     )
 
 
@@ -75,8 +98,19 @@ def _provider_of(model: str, settings: Settings) -> str:
         raise RouteRejected("unknown_model", str(exc)) from None
 
 
-def _batch_allowed(request: RequestEvent, settings: Settings, provider_batches: bool) -> bool:
-    """Batch APIs answer within minutes to 24 h: only for callers who said they can wait."""
-    if request.priority != "batch" or not provider_batches:
+def _batch_allowed(
+    request: RequestEvent, settings: Settings, provider_batches: bool, *, degrade: bool = False
+) -> bool:
+    """Batch APIs answer within minutes to 24 h: only for callers who said they can wait.
+
+    Degraded (budget forecast over the limit), an ``immediate`` request whose own
+    deadline allows a batch's turnaround goes batch too: the caller said it can wait.
+    """
+    if not provider_batches:
         return False
-    return request.deadline_s is None or request.deadline_s >= settings.batch_min_deadline_s
+    long_deadline = (
+        request.deadline_s is not None and request.deadline_s >= settings.batch_min_deadline_s
+    )
+    if request.priority == "batch":
+        return request.deadline_s is None or long_deadline
+    return degrade and long_deadline

@@ -79,6 +79,10 @@ class FallbackPolicy(_Section):
     static_templates: dict[str, str] = Field(default_factory=dict)  # use case (or "*") → text
     on_budget_stop: Literal["fallback", "reject"] = "fallback"
 
+    def template_for(self, use_case: str | None) -> str | None:
+        """The static answer for a use case, else the catch-all ``"*"``, else None."""
+        return self.static_templates.get(use_case or "") or self.static_templates.get("*")
+
 
 class TenantPolicy(_Section):
     # Sections are frozen, so one default instance can be shared.
