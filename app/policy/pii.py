@@ -171,7 +171,11 @@ _KEY_PATTERNS: tuple[tuple[re.Pattern[str], bool, tuple[str, ...]], ...] = (
     (re.compile(r"(?<![\w-])sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}"), True, ("sk-",)),
     (re.compile(r"(?<![\w-])[rs]k_(?:live|test)_[A-Za-z0-9]{16,}"), True, ("k_live_", "k_test_")),
     (re.compile(r"(?<!\w)(?:AKIA|ASIA)[0-9A-Z]{16}(?!\w)"), False, ("AKIA", "ASIA")),
-    (re.compile(r"(?<!\w)gh[pousr]_[A-Za-z0-9]{36,}"), False, ("gh",)),
+    (
+        re.compile(r"(?<!\w)gh[pousr]_[A-Za-z0-9]{36,}"),
+        False,
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    ),
     (re.compile(r"(?<!\w)github_pat_[A-Za-z0-9_]{22,}"), False, ("github_pat_",)),
     (re.compile(r"(?<![\w-])xox[abpr]-[A-Za-z0-9-]{10,}"), True, ("xox",)),
     (re.compile(r"(?<![\w-])AIza[0-9A-Za-z_-]{35}(?![\w-])"), False, ("AIza",)),
@@ -345,7 +349,7 @@ _IIN_RANGES: tuple[tuple[str, str, frozenset[int]], ...] = (
 )
 # A maximal run of digit groups joined by single spaces or dashes, glued to nothing.
 _DIGIT_RUN = re.compile(
-    r"[0-9](?<![\w+.,/$€£¥#@%-][0-9])(?<![0-9][ -][0-9])[0-9]*+(?:[ -][0-9]++)*+"
+    r"[0-9](?<![\w+.,/$€£¥#@%-][0-9])(?<![0-9][ -][0-9])(?=[0-9 -]{12})[0-9]*+(?:[ -][0-9]++)*+"
     r"(?!\w)(?!-\w)(?![.,][0-9])"
 )
 _GROUP = re.compile(r"[0-9]+")
@@ -476,7 +480,9 @@ def _find_national_ids(text: str, lower: str) -> Iterator[tuple[int, int]]:
 # --- phone numbers ---------------------------------------------------------------------
 
 # A "+" always starts a number; a digit right after another number's "123 " does not.
-_PHONE_RUN = re.compile(r"[+(0-9](?<![\w+.,/$€£¥#@%-].)(?<![0-9][ .-][(0-9])[0-9() .-]*+")
+_PHONE_RUN = re.compile(
+    r"[+(0-9](?<![\w+.,/$€£¥#@%-].)(?<![0-9][ .-][(0-9])(?=[0-9() .-]{8})[0-9() .-]*+"
+)
 _LEADING_AREA_CODE = re.compile(r"\([0-9]+\)")
 _PHONE_TOKEN = re.compile(r"\(([0-9]+)\)|([0-9]+)|( ?[.-] ?| {1,2})")
 # Words that announce a bare 10-11 digit block as a phone number: "call me at 5551234567".
