@@ -256,6 +256,7 @@ def build_pipeline(settings: Settings, providers: ProviderRegistry | None = None
             )
         ),
     )
+    pipeline.policy = PolicySnapshot.empty().with_base(settings.policy_defaults)
     pipeline.circuits.add_listener(pipeline.alert_on_circuit)
     if settings.redis_url is not None:
         client = redis_client(

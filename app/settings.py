@@ -9,7 +9,7 @@ A few de-facto standard variables are honoured without the prefix
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = Field(
         None, validation_alias=AliasChoices("FRUGALFLOW_REDIS_URL", "REDIS_URL")
     )
+    policy_defaults: dict[str, Any] = Field(
+        default_factory=dict,
+        description="JSON policy document under every tenant's (and the '*' row's) policy",
+    )
     redis_timeout_s: float = Field(
         0.05, gt=0, le=10, description="response-cache calls give up after this (then: a miss)"
     )
@@ -130,6 +134,14 @@ class Settings(BaseSettings):
     )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("policy_defaults")
+    @classmethod
+    def _valid_policy(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from app.policy.models import effective_policy
+
+        effective_policy(value)  # a bad document stops the worker at start, not per request
+        return value
 
     @field_validator(
         "anthropic_api_key", "openai_api_key", "gemini_api_key", "database_url", "redis_url",

@@ -64,7 +64,8 @@ class PolicyRefresher:
     async def _load(self) -> PolicySnapshot:
         if self.store is None:
             self.store = await self._connect()
-        return await load_snapshot(self.store.pool)
+        snapshot = await load_snapshot(self.store.pool)
+        return snapshot.with_base(self.p.settings.policy_defaults)
 
     async def _connect(self) -> CostStore:
         url = self.p.settings.database_url

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,6 +50,15 @@ class PolicySnapshot:
     def empty(cls) -> PolicySnapshot:
         """Defaults for everyone, no budgets: a worker before (or without) Postgres."""
         return cls(budgets={}, documents={}, learning={}, loaded_at=NEVER)
+
+    def with_base(self, base: Mapping[str, Any]) -> PolicySnapshot:
+        """The snapshot with ``base`` (``FRUGALFLOW_POLICY_DEFAULTS``) under the '*' document."""
+        if not base:
+            return self
+        stored = self.documents.get(DEFAULT_TENANT, {})
+        merged = {section: {**base.get(section, {}), **stored.get(section, {})}
+                  for section in {*base, *stored}}  # fmt: skip
+        return replace(self, documents={**self.documents, DEFAULT_TENANT: merged})
 
     def policy_for(self, tenant: str) -> TenantPolicy:
         # Tenants without a document of their own share the '*' entry of the cache.

@@ -62,7 +62,7 @@ async def test_a_burst_ten_times_over_budget_never_overspends(deployment: Deploy
     deployment.start_worker()
     await asyncio.sleep(3)  # the policy refresh (every 2 s) has loaded the budget
     records = [
-        request(f"b-{n}", tenant, model=MODEL, content=content)
+        request(f"{tenant}-{n}", tenant, model=MODEL, content=content)
         for n, content in enumerate(contents)
     ]
     await deployment.publish(records)
@@ -79,7 +79,7 @@ async def test_a_burst_ten_times_over_budget_never_overspends(deployment: Deploy
     ok = statuses[("ok", None)]
     assert 0 < ok < BURST
 
-    rows = await deployment.wait_cost_rows("b-%", ok, timeout=60)
+    rows = await deployment.wait_cost_rows(f"{tenant}-%", ok, timeout=60)
     assert len(rows) == ok
     assert sum(Decimal(row["cost_usd"]) for row in rows) == spent
 
@@ -97,7 +97,7 @@ async def test_a_burst_ten_times_over_budget_never_overspends(deployment: Deploy
 async def test_budget_changes_take_effect_within_seconds(deployment: Deployment) -> None:
     tenant = f"{deployment.prefix}live"
     deployment.start_worker()
-    await deployment.publish([request("l-1", tenant, model=MODEL)])
+    await deployment.publish([request(f"{tenant}-1", tenant, model=MODEL)])
     first = await deployment.read("llm.responses", until=1)
     assert first[0]["status"] == "ok"
     await _set_budget(
@@ -113,9 +113,9 @@ async def test_budget_changes_take_effect_within_seconds(deployment: Deployment)
         ),
     )
     await asyncio.sleep(4)
-    await deployment.publish([request("l-2", tenant, model=MODEL)])
+    await deployment.publish([request(f"{tenant}-2", tenant, model=MODEL)])
     answers = await deployment.read("llm.responses", until=2)
-    second = next(r for r in answers if r["request_id"] == "l-2")
+    second = next(r for r in answers if r["request_id"] == f"{tenant}-2")
     assert second["status"] == "rejected" and second["error"]["code"] == "budget_hard_stop"
     conn = await asyncpg.connect(deployment.dsn)
     try:

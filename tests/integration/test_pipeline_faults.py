@@ -2,10 +2,14 @@
 
 The emulator is shared by the session: each test changes its fault knobs at run time
 (``PUT /_emulator/config``) and puts the previous values back in ``finally``.
+
+These tests watch the circuit breaker itself, so the fallback chain's failover to another
+provider is turned off (``FRUGALFLOW_POLICY_DEFAULTS``); test_policies.py covers it.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -79,6 +83,14 @@ def codes(by_id: dict[str, dict[str, Any]], ids: list[str]) -> Counter[str]:
         "ok" if by_id[i]["status"] == "ok" else f"{by_id[i]['status']}:{by_id[i]['error']['code']}"
         for i in ids
     )
+
+
+@pytest.fixture
+def deployment(deployment: Deployment) -> Deployment:
+    deployment.extra_env["FRUGALFLOW_POLICY_DEFAULTS"] = json.dumps(
+        {"fallback": {"alternate_provider": False}}
+    )
+    return deployment
 
 
 async def test_failing_provider_opens_the_circuit_and_stops_calls(
