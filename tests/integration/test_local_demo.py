@@ -1,12 +1,21 @@
-"""The ``make demo`` path stays green: Tansu broker, emulator, a worker, the report."""
+"""The ``make demo`` path stays green: Tansu broker, Postgres, Redis, emulator, a worker, and
+a report that shows every stream policy at work (pattern, cache, safety, router)."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from decimal import Decimal
 
 from app.infra.process import can_bind
+
+
+def _line(out: str, pattern: str) -> re.Match[str]:
+    found = re.search(pattern, out, re.MULTILINE)
+    assert found, f"no line matching {pattern!r} in:\n{out}"
+    return found
 
 
 def test_demo_answers_everything_on_tansu(postgres_dsn: str) -> None:
@@ -20,7 +29,21 @@ def test_demo_answers_everything_on_tansu(postgres_dsn: str) -> None:
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     assert "Kafka: Tansu" in out
-    assert "total                        40 of 40 requests" in out
+    # 40 requests of the mix, then 3 of their immediate questions asked again.
+    assert "total                        43 of 43 requests (40 + 3 repeated)" in out
     assert "Dead letters: 7 of 7 malformed" in out
-    assert "Cost rows in Postgres: 40 for 40 billed answers" in out
-    assert "COMPLETE" in out
+    # Everything but the rejected injection has a cost event, free answers included.
+    assert "Cost rows in Postgres: 42 for 42 billed answers" in out
+    _line(out, r"^  pattern answers +4  \$0\.000000  ")
+    _line(out, r"^  cache hits +3  \$0\.000000  repeat wave: 3 of 3 from the response cache$")
+    _line(out, r"^  redactions +3  findings: email 2, phone 1$")
+    _line(out, r"^  rejections +1  prompt_injection 1 \(1 expected\)$")
+    routed = _line(out, r"^  auto-routed +4  models: (.*)$").group(1)
+    assert {"claude-haiku-4-5 1", "claude-opus-4-5 1", "gpt-4.1 1", "gpt-4o-mini 1"} == set(
+        routed.split(", ")
+    )
+    _line(out, r"^    complexity:large +→ claude-opus-4-5 1 ")
+    savings = _line(out, r"^Savings by lever \(Postgres\): (.*)$").group(1)
+    levers = {name: Decimal(amount) for name, amount in re.findall(r"(\w+) \$(-?[\d.]+)", savings)}
+    assert levers["pattern"] > 0 and levers["response_cache"] > 0 and levers["batch"] > 0
+    _line(out, r"^COMPLETE in [\d.]+s$")

@@ -36,6 +36,8 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def cached(deployment: Deployment, redis_url: str) -> Deployment:
     deployment.extra_env["FRUGALFLOW_REDIS_URL"] = redis_url
+    # The suite shares two cores with a broker and Postgres: no cache call may time out.
+    deployment.extra_env["FRUGALFLOW_REDIS_TIMEOUT_S"] = "2"
     return deployment
 
 
