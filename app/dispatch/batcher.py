@@ -1,91 +1,187 @@
 """The batcher: windows batch-path requests into provider batches.
 
+Which requests go out together, and when, is ``app.dispatch.windows``: one window per
+(partition, provider, model), flushed on size, provider caps, age, the earliest deadline
+in it, or a drain; packed into batches that keep prompt-prefix groups whole.
+
 Commit order (why nothing is lost or submitted twice):
 
-1. take a window of ``llm.admitted`` events without acking (``noack_take``);
-2. group the batch-path requests by (partition, provider, model) and split them so each
-   group fits one ``llm.batches`` record and one provider batch (the adapter's
-   ``capabilities.batch_max_requests`` / ``batch_max_bytes``: each record is submitted as
-   one provider batch);
-3. send each group as a ``submitting`` record to ``llm.batches`` on the *same partition
-   number* as its requests, so the worker that owns the tenants owns the batch;
-4. ack the window. Faust flushes the producer before committing offsets, so the records
-   are durable before the offsets move.
+1. take ``llm.admitted`` events without acking (``noack_take`` with a short ``within``:
+   the windows live in a buffer across takes, not in the take) and track each one in
+   ``OrderedAcks``;
+2. buffer each batch-path request in its window. Every other event (immediate path,
+   corrupt and dead-lettered, or too large for a batch record and re-published as
+   immediate) is done at once;
+3. when a window flushes, send each of its batches as a ``submitting`` record to
+   ``llm.batches`` on the *same partition number* as its requests, so the worker that
+   owns the tenants owns the batch; every record fits ``batch_record_max_bytes``. A send
+   that fails puts the unsent requests back in their windows;
+4. a request is done once the record holding it was sent; events are acked when they and
+   every earlier event of their partition are done (``app.dispatch.ordered_acks`` says why
+   Faust needs that order). Faust flushes the producer before committing offsets, so the
+   records are durable before the offsets move.
+
+Offsets. A partition's offsets commit only up to its oldest request still in a window, for
+this agent and for the immediate agent, which reads the same topic. A crash redelivers at
+most that stretch (about ``window_max_seconds``): requests already in a record are skipped
+by the ledger; immediate ones are called again (their answers collapse downstream on
+stable ids). Until the oldest window of a partition flushes, the events behind it stay
+in memory, un-acked. That is the price of windows longer than one take: keep
+``window_max_seconds`` as short as the redelivery you accept.
+
+Time. ``take()`` yields only when events arrive, so a ticker task started by the agent
+closes due windows every ``min(0.5 s, window_max_seconds)``: a window flushes on age or
+deadline at most one tick late, with or without traffic. The buffer lives in
+``register``'s closure, so an agent restarted after a crash keeps it.
+
+Rebalance and stop. Faust waits for every un-acked event before it revokes partitions or
+stops (``stream_wait_empty``): held events must be acked, not dropped, or the rebalance
+stalls. So from the moment a rebalance starts (``app.rebalancing``, set before the
+revocation) or the worker stops, every window is flushed at once (``drain``) while its
+partitions are still ours; whoever owns a partition next submits its records. Should an
+event of a revoked partition still be held when the revocation completes (possible only
+without ``stream_wait_empty``), it is dropped un-acked: Faust seeks a newly assigned
+partition to its committed offset, so the new owner reads it again.
 
 The provider call itself happens in the batch ledger (a per-event agent that owns the
-batch tables), so a redelivered window can be recognised there and never resubmitted.
+batch tables). It skips requests already in a batch, so a record sent twice, or a
+redelivered request that lands in another window, is never submitted twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.dispatch.ordered_acks import OrderedAcks, Ticket
+from app.dispatch.windows import Caps, Flush, Windows, request_size
 from app.events import Admitted, BatchRecord
-from app.pipeline import BATCH_RECORD_HEADROOM, Pipeline
+from app.pipeline import BATCH_RECORD_HEADROOM, Pipeline, log
+
+MAX_TICK_S = 0.5  # how late a window may flush on age or deadline
+
+
+@dataclass
+class Buffer:
+    """What the batcher holds between takes: open windows, and events not yet acked."""
+
+    windows: Windows[Ticket[Any]]
+    acks: OrderedAcks[Any]
 
 
 def register(p: Pipeline) -> None:
+    settings = p.settings
+    tick = min(MAX_TICK_S, settings.window_max_seconds)
+    buffer = Buffer(
+        Windows(
+            max_requests=settings.window_max_requests,
+            max_age_s=settings.window_max_seconds,
+            deadline_margin_s=settings.batch_min_deadline_s,
+            caps_of=lambda provider: _caps(p, provider),
+        ),
+        OrderedAcks(),
+    )
+
     @p.app.agent(p.topics.admitted, name="batcher")
     async def batcher(stream: Any) -> Any:
-        async for events in stream.noack_take(
-            p.settings.window_max_requests, within=p.settings.window_max_seconds
-        ):
-            groups: dict[tuple[int, str, str], list[Admitted]] = defaultdict(list)
-            for event in events:
-                admitted = await p.parse_internal(Admitted, event.message)
-                if admitted is not None and admitted.path == "batch":
-                    key = (event.message.partition, admitted.provider, admitted.model)
-                    groups[key].append(admitted)
-            for (partition, provider, _model), requests in groups.items():
-                for chunk in _fit(requests, _caps(p, provider)):
-                    if len(chunk) == 1 and _size(chunk[0]) > p.settings.batch_record_max_bytes:
-                        # Too large to keep in a batch record: serve it right away instead.
-                        await p.publish_admitted(chunk[0].model_copy(update={"path": "immediate"}))
-                        continue
-                    record = BatchRecord(
-                        batch_key=batch_key(chunk),
-                        partition=partition,
-                        state="submitting",
-                        provider=provider,
-                        requests=chunk,
-                    )
-                    await p.topics.batches.send(
-                        key=record.record_key.encode(),
-                        value=record.model_dump_json().encode(),
-                        partition=partition,
-                    )
-            for event in events:
-                await stream.ack(event)
+        ticker = asyncio.ensure_future(_flush_on_time(p, stream, buffer, tick))
+        try:
+            async for events in stream.noack_take(settings.window_max_requests, within=tick):
+                for event in events:
+                    await _send(p, stream, buffer, await _take_in(p, stream, buffer, event))
+                await _send(p, stream, buffer, _closing(p, buffer))
+        finally:
+            ticker.cancel()
+
+    @p.app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode's stub names a string type
+    async def forget_revoked(app: Any, revoked: Any, **_: Any) -> None:
+        name = p.topics.admitted.get_topic_name()
+        partitions = {tp.partition for tp in revoked if tp.topic == name}
+        buffer.windows.drop(partitions)
+        if dropped := buffer.acks.forget(partitions):
+            log.warning("dropped %d un-acked batcher events of revoked partitions", dropped)
 
 
-def batch_key(requests: list[Admitted]) -> str:
-    """Deterministic: the same window redelivered gets the same key."""
+async def _take_in(p: Pipeline, stream: Any, buffer: Buffer, event: Any) -> list[Flush[Any]]:
+    """Put a batch-path request in its window (returning what that closes); ack the rest."""
+    message = event.message
+    ticket = buffer.acks.track(message.partition, message.offset, event)
+    try:
+        admitted = await p.parse_internal(Admitted, message)
+        if admitted is not None and admitted.path == "batch":
+            if request_size(admitted) <= p.settings.batch_record_max_bytes:
+                return buffer.windows.add(admitted, ticket, message.partition)
+            # Too large to keep in a batch record: serve it right away instead.
+            await p.publish_admitted(admitted.model_copy(update={"path": "immediate"}))
+    except BaseException:
+        # Left un-acked and untracked, as before windows: still tracked, it would hold
+        # back every later ack of its partition and, still referenced, stall a rebalance.
+        for done in buffer.acks.discard(ticket):
+            await stream.ack(done)
+        raise
+    await _ack(stream, buffer, ticket)
+    return []
+
+
+async def _ack(stream: Any, buffer: Buffer, ticket: Ticket[Any]) -> None:
+    for event in buffer.acks.done(ticket):
+        await stream.ack(event)
+
+
+def _closing(p: Pipeline, buffer: Buffer) -> list[Flush[Any]]:
+    if p.app.rebalancing or p.app.should_stop:
+        return buffer.windows.drain()
+    return buffer.windows.due()
+
+
+async def _flush_on_time(p: Pipeline, stream: Any, buffer: Buffer, tick: float) -> None:
+    while True:
+        await asyncio.sleep(tick)
+        try:
+            await _send(p, stream, buffer, _closing(p, buffer))
+        except Exception:  # the unsent requests are back in their windows: retry next tick
+            log.exception("sending a batch window failed")
+
+
+async def _send(p: Pipeline, stream: Any, buffer: Buffer, flushes: list[Flush[Any]]) -> None:
+    """One ``submitting`` record per batch; its events are acked once it is sent."""
+    batches = [(flush, batch) for flush in flushes for batch in flush.batches]
+    for index, (flush, batch) in enumerate(batches):
+        requests = [item.admitted for item in batch]
+        record = BatchRecord(
+            batch_key=batch_key(requests),
+            partition=flush.key.partition,
+            state="submitting",
+            provider=flush.key.provider,
+            requests=requests,
+        )
+        try:
+            await p.topics.batches.send(
+                key=record.record_key.encode(),
+                value=record.model_dump_json().encode(),
+                partition=flush.key.partition,
+            )
+        except BaseException:
+            buffer.windows.put_back(item for _, unsent in batches[index:] for item in unsent)
+            raise
+        log.info(
+            "window %s/%s/p%d closed (%s): batch of %d",
+            flush.key.provider, flush.key.model, flush.key.partition, flush.reason, len(batch),
+        )  # fmt: skip
+        for item in batch:
+            await _ack(stream, buffer, item.token)
+
+
+def batch_key(requests: Sequence[Admitted]) -> str:
+    """Deterministic: the same requests in the same order get the same key."""
     digest = hashlib.sha256()
     for admitted in requests:
         digest.update(admitted.request.tenant_id.encode() + b"\x00")
         digest.update(admitted.request.request_id.encode() + b"\x01")
     return digest.hexdigest()[:24]
-
-
-def _size(admitted: Admitted) -> int:
-    return len(admitted.model_dump_json()) + 64
-
-
-# A provider batch line wraps the request in its own envelope (custom_id, method, url,
-# cache_control blocks): this bounds what it adds to the request's size.
-PROVIDER_LINE_OVERHEAD = 512
-
-
-@dataclass(frozen=True, slots=True)
-class Caps:
-    """Limits of one chunk: its ``llm.batches`` record, and the provider's batch caps."""
-
-    record_bytes: int  # budget for the requests in one record (headroom already removed)
-    max_requests: int = 0  # per provider batch; 0 = no cap
-    provider_bytes: int = 0  # per provider batch; 0 = no cap
 
 
 def _caps(p: Pipeline, provider: str) -> Caps:
@@ -95,25 +191,3 @@ def _caps(p: Pipeline, provider: str) -> Caps:
     except LookupError:  # not configured: the ledger's submission fails and reroutes
         return Caps(record_bytes)
     return Caps(record_bytes, capabilities.batch_max_requests, capabilities.batch_max_bytes)
-
-
-def _fit(requests: list[Admitted], caps: Caps) -> list[list[Admitted]]:
-    """Split into chunks under the record cap and the provider's request and byte caps."""
-    chunks: list[list[Admitted]] = [[]]
-    used = provider_used = 0
-    for admitted in requests:
-        size = _size(admitted)
-        line = size + PROVIDER_LINE_OVERHEAD
-        chunk = chunks[-1]
-        full = chunk and (
-            used + size > caps.record_bytes
-            or (caps.max_requests > 0 and len(chunk) >= caps.max_requests)
-            or (caps.provider_bytes > 0 and provider_used + line > caps.provider_bytes)
-        )
-        if full:
-            chunks.append([])
-            used = provider_used = 0
-        chunks[-1].append(admitted)
-        used += size
-        provider_used += line
-    return [chunk for chunk in chunks if chunk]
