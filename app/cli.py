@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("api", help="serve the admin HTTP API (FRUGALFLOW_API_HOST/PORT)")
     sub.add_parser("mcp", help="serve the MCP tools (cost, savings, budgets) on stdio")
     _add_report_commands(sub)
+    _add_bench_commands(sub)
     return parser
 
 
@@ -59,6 +60,74 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _count(text: str) -> int:
+    """A whole number >= 0 (0 skips that part of a bench)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
+    return value
+
+
+def _add_bench_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """``bench <name>``: figures measured on a throw-away local stack (app/bench)."""
+    bench = sub.add_parser("bench", help="measure throughput, latency, cost, sink and memory")
+    benches = bench.add_subparsers(dest="bench_command", required=True, parser_class=_Parser)
+
+    def command(name: str, help: str, timeout: float) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = benches.add_parser(name, help=help)
+        parser.add_argument("--timeout", type=_positive_float, default=timeout,
+                            help="seconds to wait for the answers of one phase")  # fmt: skip
+        parser.add_argument("--json", action="store_true", help="one JSON document")
+        return parser
+
+    throughput = command("throughput", "requests/s on both paths and the raw Kafka ceiling", 300)
+    throughput.add_argument("--batch", type=_count, default=5000, help="batch-path requests")
+    throughput.add_argument("--immediate", type=_count, default=2000,
+                            help="immediate-path requests")  # fmt: skip
+    throughput.add_argument("--passthrough", type=_count, default=20000,
+                            help="records through the aiokafka passthrough")  # fmt: skip
+
+    latency = command("latency", "added latency of the immediate path (P50/P95/P99)", 120)
+    latency.add_argument("--requests", type=_positive_int, default=300, help="measured requests")
+    latency.add_argument("--latency-ms", type=_count, default=50, help="fixed emulator latency")
+    latency.add_argument("--rate", type=_positive_float, default=20.0, help="requests per second")
+
+    cost = command("cost", "reference workloads priced from their cost events", 300)
+    cost.add_argument("--documents", type=_positive_int, default=1000,
+                      help="documents of workload (a); must divide 1,000,000")  # fmt: skip
+    cost.add_argument("--chats", type=_positive_int, default=500, help="chats of workload (b)")
+    cost.add_argument("--seed", type=int, default=7, help="seed of the chat mix")
+    cost.add_argument("--rate", type=_positive_float, default=50.0, help="chats per second")
+
+    sink = command("sink", "cost events per second into Postgres", 300)
+    sink.add_argument("--events", type=_positive_int, default=50000,
+                      help="synthetic cost events inserted through CostStore")  # fmt: skip
+    sink.add_argument("--batch-size", type=_positive_int, default=None,
+                      help="events per insert (default: FRUGALFLOW_SINK_BATCH_SIZE)")  # fmt: skip
+    sink.add_argument("--agent-events", type=_count, default=20000,
+                      help="events through the real sink agent (0 skips it)")  # fmt: skip
+
+    memory = command("memory", "worker RSS over a long batch-path run", 300)
+    memory.add_argument("--duration", type=_positive_float, default=120.0,
+                        help="seconds of steady traffic")  # fmt: skip
+    memory.add_argument("--rate", type=_positive_float, default=100.0, help="requests per second")
+    memory.add_argument("--interval", type=_positive_float, default=1.0,
+                        help="seconds between RSS samples")  # fmt: skip
 
 
 def _add_report_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
@@ -143,6 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.command in ("status", "optimize", "export", "experiments"):
         return _report(args, settings)
+    if args.command == "bench":
+        from app.bench.command import run_bench
+
+        return run_bench(args, settings)
     return EXIT_USAGE
 
 

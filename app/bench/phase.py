@@ -1,0 +1,67 @@
+"""One measured phase: publish N requests, wait for every answer, meter the worker meanwhile.
+
+Elapsed time runs from the first publish to the last answer received; the worker's CPU
+seconds and sampled peak RSS cover the same interval (to the moment the wait ended).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from app.bench.measure import ProcessMeter, ProcessUsage
+from app.bench.runner import BenchStack
+from app.bench.traffic import AnswerWatch, Outgoing, new_producer, publish_all
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    name: str
+    sent: int
+    answered: int
+    elapsed_s: float | None  # first publish → last answer; None when nothing came back
+    usage: ProcessUsage  # of the process doing the work (worker, or passthrough)
+    outcomes: Counter[str]  # "path/status" of the answers
+
+    @property
+    def complete(self) -> bool:
+        return self.answered == self.sent
+
+    @property
+    def rate(self) -> float | None:
+        if not self.elapsed_s:
+            return None
+        return self.answered / self.elapsed_s
+
+
+def outcome_of(payload: dict[str, Any]) -> str:
+    return f"{payload.get('path', '?')}/{payload.get('status', '?')}"
+
+
+async def run_phase(
+    stack: BenchStack, name: str, payloads: list[dict[str, Any]], timeout_s: float
+) -> PhaseResult:
+    records = [Outgoing.request(p) for p in payloads]
+    watch = await AnswerWatch(
+        stack.bootstrap, stack.topic("llm.responses"), [r.request_id for r in records]
+    ).start()
+    producer = new_producer(stack.bootstrap)
+    await producer.start()
+    meter = ProcessMeter(stack.worker_pid).start()
+    try:
+        started = await publish_all(producer, stack.topic("llm.requests"), records)
+        await watch.wait(timeout_s)
+    finally:
+        usage = meter.stop()
+        await producer.stop()
+        await watch.stop()
+    last = watch.last_arrival()
+    return PhaseResult(
+        name=name,
+        sent=len(records),
+        answered=len(watch.arrivals),
+        elapsed_s=None if last is None else last - started,
+        usage=usage,
+        outcomes=Counter(outcome_of(a.payload) for a in watch.arrivals.values()),
+    )

@@ -1,0 +1,182 @@
+"""``frugalflow bench throughput``: requests/s through the real pipeline, and the raw ceiling.
+
+One worker, the emulator at zero latency and zero batch delay, short windows and fast
+polling, so the figures are the pipeline's own cost. The batch path and the immediate
+path are measured separately (all N published at once, first publish → last answer).
+In the same run, on the same broker, a plain aiokafka consume → produce passthrough of
+the same records (``app.bench.passthrough``, its own process) gives the ceiling that no
+Kafka stream processor in Python can beat on this machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from app.bench import workloads
+from app.bench.measure import ProcessMeter, machine, mib
+from app.bench.phase import PhaseResult, run_phase
+from app.bench.report import BenchReport
+from app.bench.runner import BenchStack, bench_stack
+from app.bench.traffic import AnswerWatch, Outgoing, new_producer, publish_all
+from app.cli_reports.table import Column
+from app.settings import Settings
+
+MODEL = "claude-haiku-4-5"
+PACING = {
+    "FRUGALFLOW_WINDOW_MAX_SECONDS": "0.5",
+    "FRUGALFLOW_BATCH_POLL_INTERVAL_S": "0.2",
+    "FRUGALFLOW_BATCH_POLL_MAX_INTERVAL_S": "0.2",
+    "FRUGALFLOW_EMULATOR_BATCH_DELAY_S": "0",
+    "FRUGALFLOW_EMULATOR_LATENCY_MS": "0",
+}
+
+
+def run_throughput(
+    settings: Settings, workdir: Path, *, batch: int, immediate: int, passthrough: int,
+    timeout_s: float,
+) -> BenchReport:  # fmt: skip
+    report = BenchReport(
+        "throughput",
+        {
+            "batch requests": batch,
+            "immediate requests": immediate,
+            "passthrough records": passthrough,
+            "model": MODEL,
+            "emulator latency": "0 ms, batch delay 0 s",
+            "worker": f"1 process, window {PACING['FRUGALFLOW_WINDOW_MAX_SECONDS']} s, "
+            f"batch poll {PACING['FRUGALFLOW_BATCH_POLL_INTERVAL_S']} s",
+        },
+        machine(),
+    )
+    with bench_stack(settings, workdir, pacing=PACING) as stack:
+        report.parameters["broker"] = stack.broker
+        stack.configure_emulator(latency_ms=0, batch_delay_s=0)
+        phases = asyncio.run(_measure(stack, batch, immediate, passthrough, timeout_s))
+    _render(report, phases)
+    return report
+
+
+async def _measure(
+    stack: BenchStack, batch: int, immediate: int, passthrough: int, timeout_s: float
+) -> list[PhaseResult]:
+    run = stack.run_id
+    phases = []
+    if batch:
+        payloads = [
+            workloads.request(f"{run}-b", i, priority="batch", model=MODEL) for i in range(batch)
+        ]
+        phases.append(await run_phase(stack, "batch path", payloads, timeout_s))
+    if immediate:
+        payloads = [
+            workloads.request(f"{run}-i", i, priority="immediate", model=MODEL)
+            for i in range(immediate)
+        ]
+        phases.append(await run_phase(stack, "immediate path", payloads, timeout_s))
+    if passthrough:
+        phases.append(await passthrough_ceiling(stack, passthrough, timeout_s))
+    return phases
+
+
+async def passthrough_ceiling(stack: BenchStack, n: int, timeout_s: float) -> PhaseResult:
+    """The same kind of records through a bare consume → produce process on a fresh topic pair."""
+    source, sink = stack.topic("bench.passthrough-in"), stack.topic("bench.passthrough-out")
+    await _create_topics(stack, [source, sink])
+    records = [
+        Outgoing.request(workloads.request(f"{stack.run_id}-p", i, priority="immediate",
+                                           model=MODEL))
+        for i in range(n)
+    ]  # fmt: skip
+    watch = await AnswerWatch(stack.bootstrap, sink, [r.request_id for r in records]).start()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.bench.passthrough", stack.bootstrap, source, sink, str(n)],
+        stdout=subprocess.PIPE,
+    )
+    producer = new_producer(stack.bootstrap)
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 60)
+        if line.strip() != b"ready":
+            raise RuntimeError(f"the passthrough process did not start (said {line!r})")
+        await producer.start()
+        meter = ProcessMeter(proc.pid).start()
+        try:
+            started = await publish_all(producer, source, records)
+            await watch.wait(timeout_s)
+        finally:
+            usage = meter.stop()
+    finally:
+        await producer.stop()
+        await watch.stop()
+        _end(proc)
+    last = watch.last_arrival()
+    return PhaseResult(
+        name="passthrough ceiling",
+        sent=n,
+        answered=len(watch.arrivals),
+        elapsed_s=None if last is None else last - started,
+        usage=usage,
+        outcomes=Counter({"copied/ok": len(watch.arrivals)}),
+    )
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+async def _create_topics(stack: BenchStack, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+    await admin.start()
+    try:
+        partitions, replication = stack.settings.partitions, stack.settings.replication_factor
+        await admin.create_topics([NewTopic(n, partitions, replication) for n in names])
+    finally:
+        await admin.close()
+    await asyncio.sleep(0.5)  # let the new partitions' leaders settle before producing
+
+
+def _render(report: BenchReport, phases: list[PhaseResult]) -> None:
+    figures = report.section(
+        "Throughput (first publish → last answer)",
+        Column("phase"), Column("sent", "int"), Column("answered", "int"),
+        Column("elapsed s", "num"), Column("req/s", "num"), Column("workers", "int"),
+        Column("req/s per worker", "num"), Column("CPU s", "num"), Column("CPU %", "num"),
+        Column("peak RSS MiB", "num"),
+    )  # fmt: skip
+    for phase in phases:
+        rate = phase.rate
+        figures.add(
+            phase.name, phase.sent, phase.answered, _round(phase.elapsed_s, 2), _round(rate, 1),
+            1, _round(rate, 1), _round(phase.usage.cpu_s, 2), _round(phase.usage.cpu_percent, 0),
+            mib(phase.usage.peak_rss),
+        )  # fmt: skip
+    answers = report.section("Answers", Column("phase"), Column("path/status"), Column("n", "int"))
+    for phase in phases:
+        for outcome, n in sorted(phase.outcomes.items()):
+            answers.add(phase.name, outcome, n)
+    pipeline = [p for p in phases if p.name != "passthrough ceiling" and p.rate]
+    ceiling = next((p for p in phases if p.name == "passthrough ceiling" and p.rate), None)
+    if ceiling and ceiling.rate:
+        for phase in pipeline:
+            assert phase.rate is not None
+            report.notes.append(
+                f"{phase.name}: {phase.rate / ceiling.rate:.1%} of the raw passthrough ceiling"
+            )
+    report.notes.append(
+        "CPU % is of one core (200 % = both cores of a 2-core machine); CPU and RSS are the "
+        "worker's (the passthrough process's for the ceiling), sampled from /proc"
+    )
+    report.complete = all(p.complete for p in phases)
+
+
+def _round(value: float | None, places: int) -> float | None:
+    return None if value is None else round(value, places)

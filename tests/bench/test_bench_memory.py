@@ -1,0 +1,40 @@
+"""``frugalflow bench memory``: RSS sampled over a steady batch-path run, summarised so a
+flat (or growing) worker shows; and the summary's arithmetic on known samples."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.bench.measure import MIB, Sample
+from app.bench.memory import flatness
+from tests.bench.support import rows, run_json
+
+
+def test_flatness_of_known_series() -> None:
+    flat = flatness([Sample(float(t), 100 * MIB) for t in range(9)])
+    assert (flat.growth, flat.growth_percent, flat.slope_mib_per_min) == (0, 0.0, 0.0)
+    # Start-up growth in the first third does not count in the slope.
+    warming = [Sample(0.0, 50 * MIB), Sample(1.0, 80 * MIB), Sample(2.0, 100 * MIB)]
+    steady = [Sample(float(t), 100 * MIB + t * MIB) for t in range(3, 9)]  # +1 MiB/s
+    growing = flatness(warming + steady)
+    assert growing.slope_mib_per_min == pytest.approx(60.0)
+    assert growing.first_third_peak == 100 * MIB and growing.last_third_peak == 108 * MIB
+    with pytest.raises(ValueError):
+        flatness(warming[:2])
+
+
+def test_memory_bench_samples_the_worker_until_every_answer(
+    bench_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = run_json(capsys, "memory", "--duration", "5", "--rate", "20", "--interval", "0.5")
+    assert doc["complete"] is True
+    figures = {r["figure"]: r["value"] for r in rows(doc, "Worker RSS")}
+    assert figures["requests sent"] == figures["requests answered"] == 100
+    assert figures["samples"] >= 10  # 0.5 s apart over at least the 5 s of traffic
+    first, last = figures["peak MiB, first third"], figures["peak MiB, last third"]
+    assert first > 0 and figures["growth MiB (last - first third peak)"] == pytest.approx(
+        last - first, abs=0.11
+    )
+    series = rows(doc, "RSS over the run")
+    assert 3 <= len(series) <= 13
+    assert [r["at s"] for r in series] == sorted(r["at s"] for r in series)
