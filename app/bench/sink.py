@@ -188,7 +188,7 @@ def _render(
     )  # fmt: skip
     table.add(
         f"CostStore.insert, {batch_size} per insert", store.events, store.inserted,
-        round(store.elapsed_s, 2), round(store.inserted / store.elapsed_s, 1),
+        round(store.elapsed_s, 3), round(store.inserted / store.elapsed_s, 1),
         round(percentile(store.insert_ms, 50), 1), round(percentile(store.insert_ms, 95), 1),
         None, None,
     )  # fmt: skip

@@ -155,7 +155,7 @@ def _render(report: BenchReport, phases: list[PhaseResult]) -> None:
     for phase in phases:
         rate = phase.rate
         figures.add(
-            phase.name, phase.sent, phase.answered, _round(phase.elapsed_s, 2), _round(rate, 1),
+            phase.name, phase.sent, phase.answered, _round(phase.elapsed_s, 3), _round(rate, 1),
             1, _round(rate, 1), _round(phase.usage.cpu_s, 2), _round(phase.usage.cpu_percent, 0),
             mib(phase.usage.peak_rss),
         )  # fmt: skip

@@ -29,7 +29,9 @@ def test_sink_bench_stores_every_event_both_ways(
     paths = by_first_column(rows(doc, "Cost events into Postgres"))
     store = paths["CostStore.insert, 300 per insert"]
     assert store["events"] == store["stored"] == 2000
-    assert store["events/s"] == pytest.approx(2000 / store["elapsed s"], rel=0.05)
+    elapsed = store["elapsed s"]  # printed to the millisecond: agree within that rounding
+    assert 2000 / (elapsed + 0.0005) * 0.99 <= store["events/s"]
+    assert store["events/s"] <= 2000 / max(elapsed - 0.0005, 1e-9) * 1.01
     assert store["insert P50 ms"] <= store["insert P95 ms"]
     agent = paths["llm.cost-events -> sink agent"]
     assert agent["events"] == agent["stored"] == 500
