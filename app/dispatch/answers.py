@@ -13,6 +13,7 @@ from app.events import (
     Path,
     RequestEvent,
     ResponseEvent,
+    Savings,
     Status,
     UsageOut,
     utcnow,
@@ -87,24 +88,37 @@ def from_result(
         safety=admitted.safety,
         fallback_reason=fallback_reason,
     )
-    cost_event = CostEvent(
+    return Answer(
+        response=response, cost=_cost_event(request, response, savings, admitted.model, now)
+    )
+
+
+def _cost_event(
+    request: RequestEvent,
+    response: ResponseEvent,
+    savings: Savings,
+    model: str | None,
+    now: datetime,
+) -> CostEvent:
+    """The cost event of a successful answer: its money and tokens, attributed to ``model``
+    (what was routed to, which a provider may report under another name)."""
+    return CostEvent(
         event_id=CostEvent.stable_id(request.tenant_id, request.request_id),
         request_id=request.request_id,
         tenant_id=request.tenant_id,
         service=request.service,
         use_case=request.use_case,
-        provider=admitted.provider,
-        model=admitted.model,
-        path=path,
-        **usage.model_dump(),
-        cost_usd=cost,
-        baseline_cost_usd=baseline,
+        provider=response.provider,
+        model=model,
+        path=response.path,
+        **response.usage.model_dump(),
+        cost_usd=response.cost_usd,
+        baseline_cost_usd=response.baseline_cost_usd,
         savings_usd=savings,
         success=True,
         occurred_at=now,
-        route_reason=admitted.route_reason,
+        route_reason=response.route_reason,
     )
-    return Answer(response=response, cost=cost_event)
 
 
 def served_free(
@@ -142,23 +156,7 @@ def served_free(
         route_reason=route_reason,
         safety=safety,
     )
-    cost_event = CostEvent(
-        event_id=CostEvent.stable_id(request.tenant_id, request.request_id),
-        request_id=request.request_id,
-        tenant_id=request.tenant_id,
-        service=request.service,
-        use_case=request.use_case,
-        provider=provider,
-        model=model,
-        path=path,
-        cost_usd=cost,
-        baseline_cost_usd=baseline,
-        savings_usd=savings,
-        success=True,
-        occurred_at=now,
-        route_reason=route_reason,
-    )
-    return Answer(response=response, cost=cost_event)
+    return Answer(response=response, cost=_cost_event(request, response, savings, model, now))
 
 
 def fallback(
