@@ -149,8 +149,18 @@ class Settings(BaseSettings):
     )  # fmt: skip
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
-        """``KEY=`` in an env file means "not set", never "configured with an empty key"."""
-        return None if isinstance(value, str) and not value.strip() else value
+        """``KEY=`` in an env file means "not set", never "configured with an empty key".
+
+        Surrounding whitespace (a secret file's trailing newline) is dropped; a control
+        character inside would end up in URLs and error texts, so it is refused — the
+        error names the variable, never the value.
+        """
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("contains a control character")
+        return value or None
 
     @field_validator("admin_token", "admin_readonly_token", mode="before")
     @classmethod

@@ -193,10 +193,15 @@ class GeminiAdapter:
         try:
             response = await self._client.request(method, path, json=body, params=params)
         except httpx.TimeoutException as exc:
-            raise ProviderError(ErrorCode.TIMEOUT, f"timeout: {exc}", retryable=True) from exc
+            # Type names only: an httpx message may carry the request URL, and with it the key.
+            raise ProviderError(
+                ErrorCode.TIMEOUT, f"timeout: {type(exc).__name__}", retryable=True
+            ) from exc
         except httpx.TransportError as exc:
             raise ProviderError(
-                ErrorCode.CONNECTION_ERROR, f"connection error: {exc}", retryable=True
+                ErrorCode.CONNECTION_ERROR,
+                f"connection error: {type(exc).__name__}",
+                retryable=True,
             ) from exc
         if response.status_code >= 400:
             raise status_error(response)

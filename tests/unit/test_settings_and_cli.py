@@ -67,3 +67,15 @@ def test_every_topic_shares_the_partition_count_and_gets_the_prefix() -> None:
     } <= names
     assert {s.partitions for s in specs} == {12}
     assert all(s.full_name == f"prod.{s.name}" for s in specs)
+
+
+def test_secret_whitespace_is_dropped_and_control_characters_refused_without_the_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-from-a-file\n")
+    key = load_settings().anthropic_api_key
+    assert key is not None and key.get_secret_value() == "sk-ant-from-a-file"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-SECRET\x01tail")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert "control character" in str(raised.value) and "SECRET" not in str(raised.value)
