@@ -1,10 +1,11 @@
-# FrugalFlow — `make demo` runs the real pipeline locally; `make test` runs the whole suite.
+# FrugalFlow — `make demo` runs the real pipeline locally; `make test` runs the whole suite
+# except the long reliability runs (marker `soak`, over ~2 minutes each), which `make soak` runs.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo run test lint unit clean
+.PHONY: install demo run test soak lint unit clean
 
 install: $(STAMP)
 
@@ -21,7 +22,10 @@ run: install
 	$(BIN)/frugalflow run
 
 test: install lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m 'not soak'
+
+soak: install
+	$(BIN)/pytest -q -m soak
 
 unit: install
 	$(BIN)/pytest -q tests/unit

@@ -28,6 +28,7 @@ from app import metrics
 from app.dispatch.answers import Answer
 from app.events import Admitted, Alert, DeadLetter, Status, utcnow
 from app.experiments.models import Experiment, FeedbackEvent
+from app.faust_compat import faust_settings
 from app.intake.validate import Reason, dead_letter
 from app.kafka_compat import faust_overrides
 from app.policy.response_cache import CachedAnswer, ResponseCache, redis_client
@@ -220,6 +221,8 @@ def build_faust_app(settings: Settings) -> faust.App:
     if settings.worker_id:
         config["consumer_group_instance_id"] = settings.worker_id
     config.update(faust_overrides(settings.broker_flavor))
+    # Table recovery that cannot drop records fetched during start-up (app/faust_compat.py).
+    config.update(faust_settings())
     return faust.App(settings.app_id, **config)
 
 
@@ -283,9 +286,10 @@ def build_pipeline(settings: Settings, providers: ProviderRegistry | None = None
 def _add_readiness_page(app: faust.App) -> None:
     """``/ready``: 200 once tables are recovered and no rebalance is running, else 503.
 
-    Publishers and orchestrators should wait for this, not for the web server: records
-    that arrive while a worker is still starting can be redelivered, and (observed with
-    faust-streaming 0.15.3) the first record of a partition in that window can be lost.
+    Orchestrators (the Helm readiness probe, ``make demo``) wait for this, not for the
+    web server. Records published earlier are not lost: they wait in Kafka, and the
+    start-up window in which faust-streaming 0.15.3 could drop them is closed by
+    ``app/faust_compat.py``; until then the worker is simply not answering yet.
     """
 
     @app.page("/ready")

@@ -34,10 +34,19 @@ class PollSchedule:
     def __init__(self, base_s: float, max_s: float, clock: Callable[[], float] = time.monotonic):
         self._base, self._max, self._clock = base_s, max(base_s, max_s), clock
         self._next: dict[str, tuple[float, float]] = {}  # key -> (due at, last delay)
+        # Answered here; the ledger may still list them as submitted until it applies our
+        # ``done`` record, and answering them again would reroute failed lines twice.
+        self._finished: set[str] = set()
 
     def due(self, key: str) -> bool:
+        if key in self._finished:
+            return False
         entry = self._next.get(key)
         return entry is None or self._clock() >= entry[0]
+
+    def finish(self, key: str) -> None:
+        self._finished.add(key)
+        self._next.pop(key, None)
 
     def postpone(self, key: str) -> float:
         """Still pending or failed: wait twice as long as last time (capped)."""
@@ -47,8 +56,10 @@ class PollSchedule:
         return delay
 
     def keep_only(self, keys: set[str]) -> None:
+        """Forget batches no longer submitted here (done, or their partition moved)."""
         for key in set(self._next) - keys:
             del self._next[key]
+        self._finished &= keys
 
 
 def register(p: Pipeline) -> None:
@@ -87,7 +98,9 @@ async def poll_once(p: Pipeline, schedule: PollSchedule) -> None:
             log.exception("polling batch %s crashed (next try in %.0fs)",
                           record.provider_batch_id, delay)  # fmt: skip
         else:
-            if not finished:
+            if finished:
+                schedule.finish(record.record_key)
+            else:
                 schedule.postpone(record.record_key)
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from app.dispatch.answers import Answer, fallback, rejected, served_free
 from app.emulator.tokens import text_tokens
 from app.events import Admitted, Path, RequestEvent, utcnow
-from app.intake.route import AUTO_MODEL, Route, Router, RouteRejected, choose_route
+from app.intake.route import Route, Router, RouteRejected, choose_route, default_model
 from app.pipeline import Pipeline, log
 from app.policy.budget import BudgetBook, scopes_of
 from app.policy.ledger import publish_alerts
@@ -190,7 +190,7 @@ def _baseline_model(p: Pipeline, request: RequestEvent) -> str:
     if request.model != "auto":
         return request.model
     provider = request.provider or p.settings.default_provider
-    return str(getattr(p.settings, AUTO_MODEL.get(provider, "default_model")))
+    return default_model(p.settings, provider) or p.settings.default_model
 
 
 def _from_cache(

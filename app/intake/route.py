@@ -48,6 +48,12 @@ AUTO_MODEL = {
 }
 
 
+def default_model(settings: Settings, provider: str) -> str | None:
+    """The model ``"auto"`` stands for on ``provider`` before routing (None: no default)."""
+    field = AUTO_MODEL.get(provider)
+    return str(getattr(settings, field)) if field else None
+
+
 def choose_route(
     request: RequestEvent,
     settings: Settings,
@@ -59,11 +65,12 @@ def choose_route(
     provider = request.provider or _provider_of(request.model, settings)
     requested, reason, tier = request.model, "requested", None
     if request.model == "auto":
-        if provider not in AUTO_MODEL:
+        default = default_model(settings, provider)
+        if default is None:
             raise RouteRejected(
                 "model_required", f"provider {provider!r} has no default model: name one"
             )
-        requested = getattr(settings, AUTO_MODEL[provider])
+        requested = default
         choice = router(provider) if router is not None else None
         model, reason = (choice.model, choice.reason) if choice else (requested, "default")
         tier = choice.tier if choice else None

@@ -212,7 +212,7 @@ class BudgetBook:
         for budget in budgets:
             if scope_of(budget) not in scopes:
                 continue
-            for period, limit in _limits(budget):
+            for period, limit in limits_of(budget):
                 spent, reserved = self.period_totals(tenant, scope_of(budget), period, day)
                 level = limit * budget.hard_stop_ratio
                 if spent + reserved + worst > level:
@@ -227,7 +227,7 @@ class BudgetBook:
         for budget in budgets:
             if scope_of(budget) not in scopes:
                 continue
-            for period, limit in _limits(budget):
+            for period, limit in limits_of(budget):
                 spent, _ = self.period_totals(tenant, scope_of(budget), period, day)
                 for threshold in sorted(budget.alert_thresholds):
                     if limit > 0 and spent >= limit * threshold:
@@ -267,7 +267,7 @@ class BudgetBook:
         return over
 
 
-def _limits(budget: Budget) -> list[tuple[Period, Decimal]]:
+def limits_of(budget: Budget) -> list[tuple[Period, Decimal]]:
     limits: list[tuple[Period, Decimal]] = []
     if budget.daily_limit_usd is not None:
         limits.append(("daily", budget.daily_limit_usd))

@@ -17,7 +17,7 @@ from typing import Any
 from app.events import Alert, ResponseEvent
 from app.metrics import BUDGET_USED_RATIO, tenant_label
 from app.pipeline import Pipeline, log
-from app.policy.budget import AlertDue, BudgetBook
+from app.policy.budget import AlertDue, BudgetBook, limits_of
 
 
 def register(p: Pipeline) -> None:
@@ -44,12 +44,9 @@ async def settle_answer(p: Pipeline, response: ResponseEvent) -> None:
     for budget in budgets:  # the gauge shows the tenant-wide budget
         if budget.service or budget.use_case:
             continue
-        for period, limit in (
-            ("daily", budget.daily_limit_usd),
-            ("monthly", budget.monthly_limit_usd),
-        ):
-            if limit:
-                spent, _ = book.period_totals(response.tenant_id, "", period, held.day)  # type: ignore[arg-type]
+        for period, limit in limits_of(budget):
+            if limit > 0:
+                spent, _ = book.period_totals(response.tenant_id, "", period, held.day)
                 BUDGET_USED_RATIO.labels(
                     tenant=tenant_label(response.tenant_id), period=period
                 ).set(float(spent / limit))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from app.infra.process import free_port
@@ -146,3 +147,31 @@ def request(
     if system is not None:
         body["system"] = system
     return tenant.encode(), json.dumps(body).encode()
+
+
+class EmulatorFaults:
+    """Changes the shared emulator's config; ``restore`` puts back what was changed."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+        self._saved: dict[str, Any] = {}
+
+    async def set(self, **changes: Any) -> None:
+        current = (await self._client.get("/_emulator/config")).json()
+        for name in changes:
+            self._saved.setdefault(name, current[name])
+        response = await self._client.put("/_emulator/config", json=changes)
+        assert response.status_code == 200, response.text
+
+    async def restore(self) -> None:
+        if self._saved:
+            response = await self._client.put("/_emulator/config", json=self._saved)
+            assert response.status_code == 200, response.text
+            self._saved.clear()
+
+    async def stats(self) -> dict[str, Any]:
+        body: dict[str, Any] = (await self._client.get("/_emulator/stats")).json()
+        return body
+
+    async def chat_calls(self, route: str = "POST /v1/chat/completions") -> int:
+        return int((await self.stats())["requests"].get(route, 0))

@@ -17,10 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.harness import Deployment, request
+from tests.integration.harness import Deployment, EmulatorFaults, request
 
 MODEL, OTHER_MODEL = "gpt-4o-mini", "gpt-4.1-mini"
-CHAT = "POST /v1/chat/completions"
 # app.providers.circuit defaults: 5 consecutive failures, 2 billing errors, 30 s cooldown
 # (the cooldown is far longer than these tests, so no half-open probe interferes).
 FAILURE_THRESHOLD, BILLING_THRESHOLD = 5, 2
@@ -33,33 +32,9 @@ async def emulator(emulator_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-class Faults:
-    """Changes the shared emulator's config; ``restore`` puts back what was changed."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
-        self._saved: dict[str, Any] = {}
-
-    async def set(self, **changes: Any) -> None:
-        current = (await self._client.get("/_emulator/config")).json()
-        for name in changes:
-            self._saved.setdefault(name, current[name])
-        response = await self._client.put("/_emulator/config", json=changes)
-        assert response.status_code == 200, response.text
-
-    async def restore(self) -> None:
-        if self._saved:
-            response = await self._client.put("/_emulator/config", json=self._saved)
-            assert response.status_code == 200, response.text
-
-    async def chat_calls(self) -> int:
-        stats = (await self._client.get("/_emulator/stats")).json()
-        return int(stats["requests"].get(CHAT, 0))
-
-
 @pytest.fixture
-async def faults(emulator: httpx.AsyncClient) -> AsyncIterator[Faults]:
-    changed = Faults(emulator)
+async def faults(emulator: httpx.AsyncClient) -> AsyncIterator[EmulatorFaults]:
+    changed = EmulatorFaults(emulator)
     try:
         yield changed
     finally:
@@ -94,7 +69,7 @@ def deployment(deployment: Deployment) -> Deployment:
 
 
 async def test_failing_provider_opens_the_circuit_and_stops_calls(
-    deployment: Deployment, faults: Faults
+    deployment: Deployment, faults: EmulatorFaults
 ) -> None:
     run = deployment.prefix.rstrip(".")
     deployment.start_worker()
@@ -129,7 +104,7 @@ async def test_failing_provider_opens_the_circuit_and_stops_calls(
 
 
 async def test_transient_faults_are_retried_and_billing_errors_trip_sooner(
-    deployment: Deployment, faults: Faults
+    deployment: Deployment, faults: EmulatorFaults
 ) -> None:
     run = deployment.prefix.rstrip(".")
     deployment.start_worker()

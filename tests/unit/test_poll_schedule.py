@@ -33,3 +33,20 @@ def test_finished_batches_are_forgotten() -> None:
     schedule.keep_only({"b"})
     assert schedule.due("a")  # a fresh key again
     assert not schedule.due("b")
+
+
+def test_an_answered_batch_is_not_due_again_while_the_ledger_still_lists_it() -> None:
+    clock = Clock()
+    schedule = PollSchedule(base_s=1, max_s=10, clock=clock)
+    schedule.finish("a")
+    clock.now += 3600  # the ledger is slow to apply the ``done`` record
+    schedule.keep_only({"a", "b"})  # still listed as submitted
+    assert not schedule.due("a")
+    assert schedule.due("b")
+
+
+def test_a_finished_batch_is_forgotten_once_the_ledger_drops_it() -> None:
+    schedule = PollSchedule(base_s=1, max_s=10, clock=Clock())
+    schedule.finish("a")
+    schedule.keep_only(set())  # done applied, or the partition moved away
+    assert schedule.due("a")  # if it is ever listed as submitted again, poll it
