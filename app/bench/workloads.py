@@ -57,7 +57,8 @@ def request(
 
 @dataclass(frozen=True, slots=True)
 class DocumentShape:
-    """Per document: input tokens (all of the prompt), the shared prefix, the output cap."""
+    """Per document: input tokens (all of the prompt), the shared prefix, and the output
+    (the request's ``max_tokens``, and the answer length the cost bench asks the emulator for)."""
 
     input_tokens: int = 2000
     prefix_tokens: int = 1500

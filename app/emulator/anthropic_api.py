@@ -162,7 +162,9 @@ def create_message(
     )
     state.stats.cache["anthropic_cache_read_tokens"] += cache.cache_read_tokens
     state.stats.cache["anthropic_cache_write_tokens"] += cache.cache_write_tokens
-    answer = synthesize(model, last_user_text(params), params["max_tokens"])
+    answer = synthesize(
+        model, last_user_text(params), params["max_tokens"], answer_tokens=config.answer_tokens
+    )
     return {
         "id": "msg_" + uuid.uuid4().hex[:24],
         "type": "message",

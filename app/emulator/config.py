@@ -1,4 +1,4 @@
-"""Emulator configuration: fault injection, batch timing and prompt-cache thresholds.
+"""Emulator configuration: faults, batch timing, prompt-cache thresholds, answer length.
 
 One pydantic model, loadable from ``FRUGALFLOW_EMULATOR_*`` environment variables and/or a
 JSON file, and patchable at runtime through ``PUT /_emulator/config`` (partial update).
@@ -25,6 +25,7 @@ DEFAULT_FAULT_ENDPOINTS = (
     "POST /v1/chat/completions",
     "POST /v1beta/models/{model}:generateContent",
 )
+MAX_ANSWER_TOKENS = 65_536  # the contract's max_tokens ceiling
 
 
 class EmulatorConfig(BaseModel):
@@ -75,6 +76,16 @@ class EmulatorConfig(BaseModel):
     openai_cache_ttl_s: float = Field(default=600.0, gt=0.0)
     cache_ttl_override_s: float | None = Field(
         default=None, gt=0.0, description="Replace every cache TTL (tests of expiry)"
+    )
+
+    # --- answers ---------------------------------------------------------------------------
+    answer_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ANSWER_TOKENS,
+        description="Every answer's natural length in tokens (None: the 12..59-token rule of "
+        "app/emulator/answers.py); a request's max_tokens still cuts it, with the provider's "
+        "max-tokens stop reason",
     )
 
     # --- misc ------------------------------------------------------------------------------

@@ -181,7 +181,7 @@ def generate_content(state: EmulatorState, params: Mapping[str, Any]) -> dict[st
     )
     state.stats.cache["gemini_cached_tokens"] += cached
     text = last_user_text(params)
-    answer = synthesize(model, text, params["max_tokens"])
+    answer = synthesize(model, text, params["max_tokens"], answer_tokens=config.answer_tokens)
     thoughts = min(params["thinking_budget"], natural_length(model, "thinking\n" + text))
     usage: dict[str, Any] = {
         "promptTokenCount": prompt_tokens,

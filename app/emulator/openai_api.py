@@ -116,7 +116,9 @@ def create_completion(state: EmulatorState, params: Mapping[str, Any]) -> dict[s
     )
     state.stats.cache["openai_cached_tokens"] += cached
     max_tokens = params.get("_max_tokens") or config.openai_default_max_tokens
-    answer = synthesize(model, last_user_text(params), max_tokens)
+    answer = synthesize(
+        model, last_user_text(params), max_tokens, answer_tokens=config.answer_tokens
+    )
     return {
         "id": "chatcmpl-" + uuid.uuid4().hex[:24],
         "object": "chat.completion",
