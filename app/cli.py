@@ -128,6 +128,9 @@ def _add_bench_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     memory.add_argument("--rate", type=_positive_float, default=100.0, help="requests per second")
     memory.add_argument("--interval", type=_positive_float, default=1.0,
                         help="seconds between RSS samples")  # fmt: skip
+    memory.add_argument("--ttl", type=_positive_float, default=None,
+                        help="the worker's dedupe and batch-membership TTL, s (default: "
+                        "FRUGALFLOW_DEDUPE_TTL_S / FRUGALFLOW_BATCH_MEMBERSHIP_TTL_S)")  # fmt: skip
 
 
 def _add_report_commands(sub: argparse._SubParsersAction[_Parser]) -> None:

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -47,6 +54,14 @@ class Settings(BaseSettings):
 
     # --- Intake
     max_value_bytes: int = Field(1024 * 1024, ge=1024)
+    dedupe_ttl_s: float = Field(
+        48 * 3600,
+        ge=0,
+        description="a repeated request_id is dead-lettered as a duplicate if sent within this "
+        "long of the first (record time); older ids are forgotten, 0 = never. Keep it above "
+        "batch_membership_ttl_s plus the longest batch (24 h at the providers), else a repeat "
+        "accepted again on the batch path is never answered a second time",
+    )
 
     # --- Path choice and windows
     batch_min_deadline_s: int = Field(
@@ -60,6 +75,13 @@ class Settings(BaseSettings):
     batch_poll_interval_s: float = Field(5.0, gt=0, le=3600)
     batch_poll_max_interval_s: float = Field(
         300.0, gt=0, le=3600, description="cap of the per-batch polling backoff"
+    )
+    batch_membership_ttl_s: float = Field(
+        24 * 3600,
+        ge=0,
+        description="a finished batch's requests are remembered this long after it finished, "
+        "so a window redelivered after a crash is not submitted again; must exceed the "
+        "longest outage after which records are redelivered; 0 = never forget",
     )
 
     # --- Providers
@@ -167,6 +189,19 @@ class Settings(BaseSettings):
     def _blank_token_is_unset(cls, value: object) -> object:
         return cls._blank_is_unset(value)
 
+    @field_validator("batch_membership_ttl_s")
+    @classmethod
+    def _dedupe_outlives_membership(cls, value: float, info: ValidationInfo) -> float:
+        """A repeat that intake accepts again must not meet the first one's membership."""
+        dedupe = info.data.get("dedupe_ttl_s")
+        if dedupe is None or dedupe == 0:
+            return value
+        if value == 0:
+            raise ValueError("0 (never forget) needs FRUGALFLOW_DEDUPE_TTL_S=0 as well")
+        if value > dedupe:
+            raise ValueError(f"must not exceed FRUGALFLOW_DEDUPE_TTL_S ({dedupe:g})")
+        return value
+
     @field_validator("kafka_bootstrap_servers")
     @classmethod
     def _hosts_have_ports(cls, value: str) -> str:
@@ -186,8 +221,11 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(
-            f"FRUGALFLOW_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = "; ".join(f"{_variable(err['loc'])}: {err['msg']}" for err in exc.errors())
         raise SettingsError(f"frugalflow: invalid setting: {problems}") from None
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    """The environment variable an error is about (aliases are already full names)."""
+    name = "_".join(str(part) for part in loc).upper()
+    return name if name.startswith("FRUGALFLOW_") else f"FRUGALFLOW_{name}"

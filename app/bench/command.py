@@ -88,5 +88,5 @@ def _dispatch(args: argparse.Namespace, settings: Settings, workdir: Path) -> Be
 
     return run_memory(
         settings, workdir, duration_s=args.duration, rate=args.rate, interval_s=args.interval,
-        timeout_s=args.timeout,
+        timeout_s=args.timeout, ttl_s=args.ttl,
     )  # fmt: skip

@@ -5,6 +5,11 @@ at zero latency) while the worker's RSS is sampled every ``--interval`` seconds,
 every answer is back. The summary puts the peak of the first third of the samples next to
 the peak of the last third, and fits a line (least squares) through the samples after the
 first third (start-up growth excluded): a flat worker shows a growth and a slope near 0.
+
+The worker keeps one dedupe entry and one batch-membership entry per request for
+``FRUGALFLOW_DEDUPE_TTL_S`` / ``FRUGALFLOW_BATCH_MEMBERSHIP_TTL_S`` (48 h / 24 h by
+default): a run shorter than those measures the tables filling up. ``ttl_s`` sets both
+for the run (e.g. 20 s), so a run of a few minutes shows the steady state.
 """
 
 from __future__ import annotations
@@ -64,11 +69,22 @@ def flatness(samples: list[Sample]) -> Flatness:
     )
 
 
+def table_ttls(settings: Settings, ttl_s: float | None) -> dict[str, str]:
+    """The worker's TTL variables: ``ttl_s`` for both tables, else the configured ones."""
+    dedupe = settings.dedupe_ttl_s if ttl_s is None else ttl_s
+    membership = settings.batch_membership_ttl_s if ttl_s is None else ttl_s
+    return {
+        "FRUGALFLOW_DEDUPE_TTL_S": f"{dedupe:g}",
+        "FRUGALFLOW_BATCH_MEMBERSHIP_TTL_S": f"{membership:g}",
+    }
+
+
 def run_memory(
     settings: Settings, workdir: Path, *, duration_s: float, rate: float, interval_s: float,
-    timeout_s: float,
+    timeout_s: float, ttl_s: float | None = None,
 ) -> BenchReport:  # fmt: skip
     n = max(1, round(duration_s * rate))
+    ttls = table_ttls(settings, ttl_s)
     report = BenchReport(
         "memory",
         {
@@ -77,10 +93,12 @@ def run_memory(
             "requests": n,
             "sample interval": f"{interval_s:g} s",
             "model": MODEL,
+            "dedupe TTL": f"{ttls['FRUGALFLOW_DEDUPE_TTL_S']} s",
+            "batch membership TTL": f"{ttls['FRUGALFLOW_BATCH_MEMBERSHIP_TTL_S']} s",
         },
         machine(),
     )
-    with bench_stack(settings, workdir, pacing=PACING) as stack:
+    with bench_stack(settings, workdir, pacing={**PACING, **ttls}) as stack:
         report.parameters["broker"] = stack.broker
         stack.configure_emulator(latency_ms=0, batch_delay_s=0)
         run = asyncio.run(_run(stack, n, rate, interval_s, timeout_s))

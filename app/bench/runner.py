@@ -32,6 +32,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import SecretStr
 
 from app.infra.postgres import ensure_postgres
+from app.infra.process import free_port
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -150,7 +151,8 @@ def bench_stack(
             "FRUGALFLOW_TOPIC_PREFIX": prefix,
             "FRUGALFLOW_APP_ID": run_id,
         }
-        local = LocalStack(run_settings, workdir)
+        # A port of its own, so a bench never meets ``make demo`` or another bench on 9092.
+        local = LocalStack(run_settings, workdir, tansu_port=free_port())
         with scoped_environ(env):
             local.__enter__()
         try:

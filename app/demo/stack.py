@@ -44,9 +44,10 @@ def _pacing() -> dict[str, str]:
 
 
 class LocalStack:
-    def __init__(self, settings: Settings, workdir: Path) -> None:
+    def __init__(self, settings: Settings, workdir: Path, tansu_port: int | None = None) -> None:
         self.settings = settings
         self.workdir = workdir
+        self._tansu_port = tansu_port  # None: Tansu's well-known 9092
         self.notes: list[str] = []
         self.bootstrap = ""
         self.dsn = ""
@@ -77,7 +78,7 @@ class LocalStack:
         else:
             from app.infra.tansu import TansuBroker
 
-            broker = TansuBroker()
+            broker = TansuBroker() if self._tansu_port is None else TansuBroker(self._tansu_port)
             broker.start()
             self._stack.callback(broker.stop)
             self.bootstrap, broker_flavor = broker.bootstrap_servers, "tansu"

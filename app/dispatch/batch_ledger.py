@@ -4,10 +4,13 @@ Tables (partitioned like ``llm.batches``, whose records sit on their tenants' pa
 
 * ``batches-pending``: record key → the batch slice (state ``submitting`` or ``submitted``),
   polled by the poller timer until answered;
-* ``batches-requests``: request → record key (``done:<key>`` once answered), so a
-  redelivered window whose requests sit, or sat, in a batch is never submitted again.
-  Entries outlive their batch on purpose: after a crash, ``llm.admitted`` may be
-  redelivered *after* the restarted worker has already finished the batch.
+* ``batches-requests``: request → record key while its batch is pending, then
+  ``done@<record time>@<partition>`` once answered, so a redelivered window whose
+  requests sit, or sat, in a batch is never submitted again. Done entries outlive their
+  batch on purpose (after a crash, ``llm.admitted`` may be redelivered *after* the
+  restarted worker has already finished the batch) for ``batch_membership_ttl_s``, then
+  are deleted a slice's worth per event (``app.table_ttl``); pending ones never expire.
+  (``done:<key>``: a done entry written before the TTL existed.)
 
 A slice is written ``submitting`` (and flushed to the changelog) before the provider
 call, and ``submitted`` with the provider's batch id after it. If the worker dies in
@@ -35,6 +38,27 @@ from app.metrics import BATCH_SIZE
 from app.pipeline import Pipeline, log
 from app.providers.base import BATCH_MARKER, ChatResult, ProviderError
 from app.providers.circuit import CIRCUIT_OPEN
+from app.table_ttl import Stamp, TableTTL, rebuild_on_recovery, record_time
+
+DONE = "done@"
+LEGACY_DONE = "done:"  # written before done entries expired: no time, no partition
+
+
+def done_value(at: float, partition: int) -> str:
+    # No record key: nothing reads it, and these entries are the bulk of the table.
+    return f"{DONE}{at:.3f}@{partition}"
+
+
+def done_stamp(value: Any) -> Stamp | None:
+    """Done entries expire; a pending member (its batch's record key) never does."""
+    if not isinstance(value, str):
+        return None
+    if value.startswith(DONE):
+        at, _, partition = value.removeprefix(DONE).partition("@")
+        return Stamp(partition=int(partition), at=float(at))
+    if value.startswith(LEGACY_DONE):
+        return Stamp(partition=None, at=None)
+    return None
 
 
 def register(p: Pipeline) -> None:
@@ -42,19 +66,29 @@ def register(p: Pipeline) -> None:
     members = p.app.Table("batches-requests", default=None, partitions=p.settings.partitions)
     p.tables["batches_pending"] = pending
     p.tables["batches_requests"] = members
+    # One done record adds at most a slice (<= window_max_requests members) and every
+    # slice brings two events (submitting, done): this budget keeps up with any traffic.
+    expiry = TableTTL(
+        members, ttl_s=p.settings.batch_membership_ttl_s,
+        budget=p.settings.window_max_requests, parse=done_stamp,
+    )  # fmt: skip
+    rebuild_on_recovery(members, expiry)
 
     @p.app.agent(p.topics.batches, name="batch-ledger")
     async def ledger(stream: Any) -> Any:
         async for event in stream.events():
-            if event.message.value is None:  # compaction tombstone
+            msg = event.message
+            now = record_time(msg.timestamp)
+            expiry.prune(msg.partition, now)
+            if msg.value is None:  # compaction tombstone
                 continue
-            record = await p.parse_internal(BatchRecord, event.message)
+            record = await p.parse_internal(BatchRecord, msg)
             if record is None:
                 continue
             if record.state == "submitting":
                 await _submit(p, pending, members, record)
             elif record.state == "done":
-                _finish(pending, members, record.record_key)
+                _finish(pending, members, record.record_key, expiry, msg.partition, now)
 
 
 async def _submit(p: Pipeline, pending: Any, members: Any, record: BatchRecord) -> None:
@@ -140,11 +174,15 @@ def _member(admitted: Admitted) -> str:
     return dedupe_key(admitted.request.tenant_id, admitted.request.request_id)
 
 
-def _finish(pending: Any, members: Any, key: str) -> None:
+def _finish(
+    pending: Any, members: Any, key: str, expiry: TableTTL, partition: int, now: float
+) -> None:
     """Every request of the slice is answered: stop polling, remember them as done."""
+    done = done_value(now, partition)
     for member in _members_of(pending, key):
         if members.get(member) == key:
-            members[member] = f"done:{key}"
+            members[member] = done
+            expiry.track(partition, member, now)
     pending.pop(key, None)
 
 

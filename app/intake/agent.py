@@ -1,8 +1,10 @@
 """The intake agent: one record at a time, because it owns the dedupe table.
 
-Dedupe stores where a request id was first seen (``partition:offset``). A redelivery of
-that same record after a crash is processed again (its earlier output may not have been
-flushed); a *different* record with the same id is a duplicate and is dead-lettered.
+Dedupe stores where a request id was first seen (``partition:offset``) and when (record
+time). A redelivery of that same record after a crash is processed again (its earlier
+output may not have been flushed); a *different* record with the same id within
+``dedupe_ttl_s`` of the first is a duplicate and is dead-lettered. Older entries are
+deleted a few per event (``app.table_ttl``), so the table holds one TTL of traffic.
 
 Then the stream policies decide (``app.intake.policies``): safety, pattern responder,
 response cache, router, rate limits and the budget reservation.
@@ -22,10 +24,30 @@ from app.experiments.live import trial
 from app.intake.policies import ROUTE_CODES, decide
 from app.intake.validate import Reason, dead_letter, validate_record
 from app.pipeline import Pipeline, log
+from app.table_ttl import Stamp, TableTTL, rebuild_on_recovery, record_time
+
+# Index entries looked at per event: one event adds at most one, so the table shrinks
+# back to one TTL of traffic after any backlog.
+PRUNE_BUDGET = 4
 
 
 def dedupe_key(tenant_id: str, request_id: str) -> str:
     return f"{len(tenant_id)}:{tenant_id}:{request_id}"  # length prefix: unambiguous
+
+
+def seen_value(origin: str, at: float) -> str:
+    """``partition:offset@record time``; the time is what the dedupe window counts from."""
+    return f"{origin}@{at:.3f}"
+
+
+def seen_origin(value: str) -> str:
+    return value.partition("@")[0]
+
+
+def seen_stamp(value: str) -> Stamp:
+    """Values written before the window existed are a bare ``partition:offset``."""
+    origin, _, at = value.partition("@")
+    return Stamp(partition=int(origin.partition(":")[0]), at=float(at) if at else None)
 
 
 def register(p: Pipeline) -> None:
@@ -33,13 +55,18 @@ def register(p: Pipeline) -> None:
         "intake-seen", default=None, partitions=p.settings.partitions, key_type=str, value_type=str
     )
     p.tables["seen"] = seen
+    expiry = TableTTL(seen, ttl_s=p.settings.dedupe_ttl_s, budget=PRUNE_BUDGET, parse=seen_stamp)
+    rebuild_on_recovery(seen, expiry)
 
     @p.app.agent(p.topics.requests, name="intake")
     async def intake(stream: Any) -> Any:
         async for event in stream.events():
-            await _handle(p, seen, event.message)
+            msg = event.message
+            now = record_time(msg.timestamp)
+            expiry.prune(msg.partition, now)
+            await _handle(p, seen, expiry, msg, now)
 
-    async def _handle(p: Pipeline, seen: Any, msg: Any) -> None:
+    async def _handle(p: Pipeline, seen: Any, expiry: TableTTL, msg: Any, now: float) -> None:
         result = validate_record(
             msg.key,
             msg.value,
@@ -57,15 +84,18 @@ def register(p: Pipeline) -> None:
             f"{msg.partition}:{msg.offset}",
         )
         first_seen = seen.get(key)
-        if first_seen is not None and first_seen != origin:
+        if first_seen is None:
+            seen[key] = seen_value(origin, now)
+            expiry.track(msg.partition, key, now)
+        elif seen_origin(first_seen) != origin:
             letter = dead_letter(
                 Reason.DUPLICATE_REQUEST,
-                f"request_id {request.request_id!r} was already accepted at {first_seen}",
+                f"request_id {request.request_id!r} was already accepted at "
+                f"{seen_origin(first_seen)}",
                 msg.key, msg.value, msg.topic, msg.partition, msg.offset,
             )  # fmt: skip
             await p.publish_dead_letter(letter, msg.key)
             return
-        seen[key] = origin
         under_trial = trial(request, p.experiments)
         if under_trial is not None:
             outcome = await decide(p, under_trial.request)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from app.bench.measure import MIB, Sample
-from app.bench.memory import flatness
+from app.bench.memory import flatness, table_ttls
+from app.settings import load_settings
 from tests.bench.support import rows, run_json
 
 
@@ -23,11 +24,25 @@ def test_flatness_of_known_series() -> None:
         flatness(warming[:2])
 
 
+def test_the_run_takes_one_ttl_for_both_tables_or_the_configured_ones() -> None:
+    configured = load_settings(dedupe_ttl_s=7200, batch_membership_ttl_s=3600)
+    assert table_ttls(configured, None) == {
+        "FRUGALFLOW_DEDUPE_TTL_S": "7200", "FRUGALFLOW_BATCH_MEMBERSHIP_TTL_S": "3600",
+    }  # fmt: skip
+    assert set(table_ttls(configured, 2.5).values()) == {"2.5"}
+
+
 def test_memory_bench_samples_the_worker_until_every_answer(
-    bench_env: None, capsys: pytest.CaptureFixture[str]
+    bench_env: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Entries expire during the run: pruning under traffic loses no answer.
+    monkeypatch.setenv("FRUGALFLOW_DEDUPE_TTL_S", "2")
+    monkeypatch.setenv("FRUGALFLOW_BATCH_MEMBERSHIP_TTL_S", "1")
     doc = run_json(capsys, "memory", "--duration", "5", "--rate", "20", "--interval", "0.5")
     assert doc["complete"] is True
+    assert (doc["parameters"]["dedupe TTL"], doc["parameters"]["batch membership TTL"]) == (
+        "2 s", "1 s",
+    )  # fmt: skip
     figures = {r["figure"]: r["value"] for r in rows(doc, "Worker RSS")}
     assert figures["requests sent"] == figures["requests answered"] == 100
     assert figures["samples"] >= 10  # 0.5 s apart over at least the 5 s of traffic

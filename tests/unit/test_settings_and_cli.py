@@ -79,3 +79,4 @@ def test_secret_whitespace_is_dropped_and_control_characters_refused_without_the
     with pytest.raises(SettingsError) as raised:
         load_settings()
     assert "control character" in str(raised.value) and "SECRET" not in str(raised.value)
+    assert "invalid setting: FRUGALFLOW_ANTHROPIC_API_KEY:" in str(raised.value)
