@@ -220,7 +220,7 @@ def build_faust_app(settings: Settings) -> faust.App:
     }
     if settings.worker_id:
         config["consumer_group_instance_id"] = settings.worker_id
-    config.update(faust_overrides(settings.broker_flavor))
+    config.update(faust_overrides(settings.broker_flavor, brokers))
     # Table recovery that cannot drop records fetched during start-up (app/faust_compat.py).
     config.update(faust_settings())
     return faust.App(settings.app_id, **config)

@@ -6,6 +6,10 @@ the official OpenAI SDK against the same emulator (and through the LiteLLM proxy
 is installed). Pipeline time is publish → answer received on ``llm.responses`` by this
 process; the added latency of a tick is its pipeline time minus its direct call time.
 The first ``WARMUP`` ticks (connections, first fetches) are not counted.
+
+Broker: Tansu (as ``make demo``) unless ``KAFKA_BOOTSTRAP_SERVERS`` names a Kafka to use
+(``app.bench.runner``); the report's ``broker`` parameter says which. On Tansu each hop
+costs up to the consumer's fetch wait, which ``app.kafka_compat`` keeps short.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from app.demo.workload import Expect, Record
+from app.kafka_compat import FETCH_MAX_WAIT_MS
 from app.reports.rollups import LEVERS, TOKEN_COLUMNS
 
 TOPICS = ("llm.responses", "llm.dead-letter")
@@ -204,6 +205,7 @@ async def _gather(
     consumer = AIOKafkaConsumer(
         *(f"{topic_prefix}{t}" for t in TOPICS), bootstrap_servers=bootstrap, group_id=None,
         auto_offset_reset="earliest", enable_auto_commit=False,
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,  # Tansu holds a fetch for its full wait
     )  # fmt: skip
     await consumer.start()
     deadline = time.monotonic() + timeout_s

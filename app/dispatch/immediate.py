@@ -1,7 +1,19 @@
 """The immediate path: concurrent provider calls, one actor per concurrent request.
 
-Several actors share ``llm.admitted`` (``concurrency``); each event is acked after its
+Several actors share ``llm.admitted`` (``concurrency``); each event is done once its
 answer is published, so a crash re-runs at most the calls in flight.
+
+Acks go out in offset order (``app.dispatch.ordered_acks``): an event is acked once it
+and every earlier event of its partition are done. The actors finish out of order (a
+retried call ends seconds after its successors), and faust-streaming 0.15.3 commits past
+an unfinished event when a later one is acked: it commits the first run of consecutive
+acked offsets, refusing only when ``min(acked) - committed > 1`` (off by one: the event
+*at* the committed offset is skipped) and checking nothing while no offset is committed
+yet (a fresh group, or offset 0). A kill -9 after such a commit lost the unfinished
+requests for good (``tests/reliability/test_immediate_crashes.py`` shows it). The actors
+share one ``OrderedAcks`` and track an event before their first ``await``: they take
+events from one queue in offset order, so tracking order is offset order and no ack can
+get ahead of an event that another actor has taken but not tracked yet.
 
 Every call goes through the (provider, model) circuit breaker the Pipeline owns
 (``p.circuits``): while it is open the provider is not called. A failed or refused call
@@ -16,6 +28,7 @@ from typing import Any
 
 from app.dispatch.answers import from_result
 from app.dispatch.fallback import answer_failure
+from app.dispatch.ordered_acks import OrderedAcks
 from app.dispatch.requests import to_chat_request
 from app.events import Admitted, Path
 from app.pipeline import Pipeline, log
@@ -25,12 +38,33 @@ from app.providers.errors import is_retryable
 
 
 def register(p: Pipeline) -> None:
+    acks: OrderedAcks[Any] = OrderedAcks()  # shared by every actor; see the module doc
+
     @p.app.agent(p.topics.admitted, name="immediate", concurrency=p.settings.immediate_concurrency)
     async def immediate(stream: Any) -> Any:
-        async for event in stream.events():
-            admitted = await p.parse_internal(Admitted, event.message)
-            if admitted is not None and admitted.path == "immediate":
-                await answer_immediately(p, admitted)
+        async for event in stream.noack().events():
+            message = event.message
+            ticket = acks.track(message.partition, message.offset, event)  # before any await
+            try:
+                admitted = await p.parse_internal(Admitted, message)
+                if admitted is not None and admitted.path == "immediate":
+                    await answer_immediately(p, admitted)
+            except BaseException:
+                # As in the batcher: left un-acked and untracked (still tracked, it would
+                # hold back every later ack of its partition and stall a rebalance).
+                for done in acks.discard(ticket):
+                    await stream.ack(done)
+                raise
+            for done in acks.done(ticket):
+                await stream.ack(done)
+
+    @p.app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode's stub names a string type
+    async def forget_revoked(app: Any, revoked: Any, **_: Any) -> None:
+        # Faust waited for every tracked event first (stream_wait_empty); anything left is
+        # read again from the committed offset by the partition's next owner.
+        name = p.topics.admitted.get_topic_name()
+        if dropped := acks.forget({tp.partition for tp in revoked if tp.topic == name}):
+            log.warning("dropped %d un-acked immediate events of revoked partitions", dropped)
 
 
 async def answer_immediately(p: Pipeline, admitted: Admitted) -> None:
