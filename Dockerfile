@@ -32,7 +32,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     FRUGALFLOW_TOPICS_FILE=/app/topics/topics.yaml \
     FRUGALFLOW_DATA_DIR=/var/lib/frugalflow \
     FRUGALFLOW_WEB_HOST=0.0.0.0 \
-    FRUGALFLOW_WEB_PORT=6066
+    FRUGALFLOW_WEB_PORT=6066 \
+    MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=131072 \
+    MALLOC_TRIM_THRESHOLD_=131072
 RUN groupadd --system --gid 10001 frugalflow \
     && useradd --system --uid 10001 --gid frugalflow --home-dir /app --no-create-home \
        --shell /usr/sbin/nologin frugalflow \

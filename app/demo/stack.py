@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from app.demo import report, workload
+from app.infra.allocator import MALLOC_ENV
 from app.infra.postgres import LocalPostgres, ensure_postgres
 from app.infra.process import free_port
 from app.infra.redis_server import ensure_redis
@@ -122,6 +123,7 @@ class LocalStack:
             self.notes.append("Response cache: REDIS_URL")
 
         env = {
+            **MALLOC_ENV,
             **_pacing(),
             "FRUGALFLOW_KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "FRUGALFLOW_BROKER_FLAVOR": broker_flavor,

@@ -185,3 +185,11 @@ def test_env_example_leaves_provider_keys_unset() -> None:
     active = re.findall(r"^([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M)
     assert not {"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY"} & set(active)
     assert "FRUGALFLOW_EMULATOR_URL" not in active
+
+
+def test_the_image_sets_the_workers_allocator_settings() -> None:
+    from app.infra.allocator import MALLOC_ENV
+
+    text = (ROOT / "Dockerfile").read_text()
+    for name, value in MALLOC_ENV.items():
+        assert f"{name}={value}" in text, name
