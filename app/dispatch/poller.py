@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 from app.dispatch.answers import from_result
 from app.dispatch.batch_ledger import reroute_or_fail
@@ -75,16 +76,27 @@ def _owned_partitions(p: Pipeline) -> set[int]:
     return {tp.partition for tp in p.app.assignor.assigned_actives() if tp.topic == name}
 
 
+def _submitted_here(pending: Any, owned: set[int]) -> dict[str, dict[str, Any]]:
+    """The raw records of batches submitted from partitions this worker owns, by key."""
+    return {
+        f"{value['batch_key']}:{value['partition']}": value
+        for value in list(pending.values())
+        if value is not None and value.get("state") == "submitted"
+        and value.get("partition") in owned
+    }  # fmt: skip
+
+
 async def poll_once(p: Pipeline, schedule: PollSchedule) -> None:
-    pending = p.tables["batches_pending"]
     owned = _owned_partitions(p)
-    records = [BatchRecord.model_validate(v) for v in list(pending.values()) if v is not None]
-    mine = [r for r in records if r.partition in owned and r.state == "submitted"]
+    mine = _submitted_here(p.tables["batches_pending"], owned)
     PENDING_BATCHES.set(len(mine))
-    schedule.keep_only({r.record_key for r in mine})
-    for record in mine:
-        if not schedule.due(record.record_key):
+    schedule.keep_only(set(mine))
+    for key, value in mine.items():
+        if not schedule.due(key):
             continue
+        # Parsed only when due: a record holds every request of its slice, and parsing
+        # each pending one on every tick cost CPU in proportion to the backlog.
+        record = BatchRecord.model_validate(value)
         try:
             finished = await asyncio.wait_for(
                 _poll_record(p, record), timeout=p.settings.provider_timeout_s * 4
