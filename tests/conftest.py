@@ -23,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from app.infra.process import free_port
+from app.infra.redis_server import LocalRedis
 from app.infra.worker_process import ChildProcess
 
 # The suite shares 2 cores with a JVM broker and Postgres: judge properties, not speed.
@@ -76,6 +77,17 @@ def postgres_dsn() -> Iterator[str]:
     finally:
         if server is not None:
             server.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis server of the test module's own (Debian's package, installed when missing)."""
+    server = LocalRedis(Path(tmp_path_factory.mktemp("redis")))
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from app.api import create_app
-from app.infra.redis_server import LocalRedis
 from app.sink.store import CostStore
 from tests.api.helpers import api_settings
 
@@ -45,16 +43,6 @@ async def store(schema_dsn: str) -> AsyncIterator[CostStore]:
         yield s
     finally:
         await s.close()
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = LocalRedis(Path(tmp_path_factory.mktemp("redis")))
-    url = server.start()
-    try:
-        yield url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -8,29 +8,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from app.infra.redis_server import LocalRedis
 from app.sink.store import CostStore
 from tests.integration.harness import Deployment, request
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.redis]
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = LocalRedis(Path(tmp_path_factory.mktemp("redis")))
-    url = server.start()
-    try:
-        yield url
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -12,16 +12,6 @@ import redis.asyncio
 from app.infra.redis_server import LocalRedis
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = LocalRedis(Path(tmp_path_factory.mktemp("redis")))
-    url = server.start()
-    try:
-        yield url
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 async def raw_redis(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
     """A plain client with generous timeouts, for the tests' own reads and writes."""
