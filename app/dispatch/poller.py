@@ -77,10 +77,11 @@ def _owned_partitions(p: Pipeline) -> set[int]:
 
 
 def _submitted_here(pending: Any, owned: set[int]) -> dict[str, dict[str, Any]]:
-    """The raw records of batches submitted from partitions this worker owns, by key."""
+    """The raw records of batches submitted from partitions this worker owns, by record key
+    (the table's key, ``BatchRecord.record_key``)."""
     return {
-        f"{value['batch_key']}:{value['partition']}": value
-        for value in list(pending.values())
+        key: value
+        for key, value in list(pending.items())
         if value is not None and value.get("state") == "submitted"
         and value.get("partition") in owned
     }  # fmt: skip
