@@ -85,6 +85,8 @@ def _positive_float(text: str) -> float:
 
 def _add_bench_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """``bench <name>``: figures measured on a throw-away local stack (app/bench)."""
+    from app.bench.broker import CHOICES as BROKERS
+
     bench = sub.add_parser("bench", help="measure throughput, latency, cost, sink and memory")
     benches = bench.add_subparsers(dest="bench_command", required=True, parser_class=_Parser)
 
@@ -93,6 +95,9 @@ def _add_bench_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
         parser.add_argument("--timeout", type=_positive_float, default=timeout,
                             help="seconds to wait for the answers of one phase")  # fmt: skip
         parser.add_argument("--json", action="store_true", help="one JSON document")
+        parser.add_argument("--broker", choices=BROKERS, default="auto",
+                            help="auto (default): KAFKA_BOOTSTRAP_SERVERS if set, else "
+                            "Tansu; apache-kafka: a real Kafka started for the run")  # fmt: skip
         return parser
 
     throughput = command("throughput", "requests/s on both paths and the raw Kafka ceiling", 300)

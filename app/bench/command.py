@@ -8,6 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from app.bench.broker import bench_broker
 from app.bench.report import BenchReport
 from app.settings import Settings
 
@@ -38,7 +39,10 @@ def run_bench(args: argparse.Namespace, settings: Settings) -> int:
 
     with temp_workdir() as workdir:
         try:
-            report = _dispatch(args, settings, workdir)
+            with bench_broker(args.broker, workdir) as broker:
+                report = _dispatch(args, settings, workdir)
+            if broker is not None:
+                report.parameters["broker"] = broker
         except Exception as exc:  # the stack or the broker failed: one line, logs kept
             print(
                 f"frugalflow: bench {args.bench_command} failed: {type(exc).__name__}: {exc}"

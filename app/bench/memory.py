@@ -30,6 +30,8 @@ from app.cli_reports.table import Column
 from app.settings import Settings
 
 TICK_S = 0.1  # requests go out in small groups every tick: a steady rate at any --rate
+# A run that ends this much later than its traffic did not keep up: its RSS holds a backlog.
+BEHIND_RATIO, BEHIND_MIN_S = 0.1, 5.0
 SERIES_POINTS = 12
 
 
@@ -145,6 +147,14 @@ def _render(report: BenchReport, run: MemoryRun, rate: float) -> None:
     summary.add("requests answered", run.answered)
     summary.add("samples", len(samples))
     summary.add("run length s (to the last answer)", round(run.usage.wall_s, 1))
+    late_s = run.usage.wall_s - run.sent / rate  # after the last request went out
+    summary.add("last answer s after the traffic ended", round(late_s, 1))
+    if late_s > max(BEHIND_MIN_S, BEHIND_RATIO * run.sent / rate):
+        hint = " or --broker apache-kafka" if report.parameters.get("broker") == "tansu" else ""
+        report.notes.append(
+            f"the stack fell behind ({late_s:.0f} s of backlog at the end): RSS then holds "
+            f"the backlog, not the steady state; try a lower --rate{hint}"
+        )
     if run.usage.cpu_percent is not None:
         summary.add("worker CPU % (of one core)", round(run.usage.cpu_percent))
     if len(samples) < 3:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.bench.measure import MIB, Sample
-from app.bench.memory import flatness, table_ttls
+from app.bench.measure import MIB, ProcessUsage, Sample
+from app.bench.memory import MemoryRun, _render, flatness, table_ttls
+from app.bench.report import BenchReport
+from app.infra.process import is_listening
 from app.settings import load_settings
 from tests.bench.support import rows, run_json
 
@@ -22,6 +24,25 @@ def test_flatness_of_known_series() -> None:
     assert growing.first_third_peak == 100 * MIB and growing.last_third_peak == 108 * MIB
     with pytest.raises(ValueError):
         flatness(warming[:2])
+
+
+def _rendered(wall_s: float, broker: str) -> BenchReport:
+    samples = [Sample(float(t), 100 * MIB) for t in range(int(wall_s))]
+    report = BenchReport("memory", {"broker": broker}, {})
+    run = MemoryRun(sent=6000, answered=6000, usage=ProcessUsage(wall_s, 1.0, 100 * MIB, samples))
+    _render(report, run, rate=100.0)  # 60 s of traffic
+    return report
+
+
+def test_a_run_that_falls_behind_says_its_rss_holds_a_backlog() -> None:
+    kept_up = _rendered(64.0, "tansu")
+    assert kept_up.notes == []
+    summary = {row[0]: row[1] for row in kept_up.sections[0].rows}
+    assert summary["last answer s after the traffic ended"] == 4.0
+    behind = _rendered(90.0, "tansu")
+    assert len(behind.notes) == 1 and "30 s of backlog" in behind.notes[0]
+    assert "--broker apache-kafka" in behind.notes[0]
+    assert "--broker" not in _rendered(90.0, "kafka").notes[0]  # already on Kafka
 
 
 def test_the_run_takes_one_ttl_for_both_tables_or_the_configured_ones() -> None:
@@ -53,3 +74,19 @@ def test_memory_bench_samples_the_worker_until_every_answer(
     series = rows(doc, "RSS over the run")
     assert 3 <= len(series) <= 13
     assert [r["at s"] for r in series] == sorted(r["at s"] for r in series)
+
+
+@pytest.mark.parametrize("broker", ["apache-kafka", "tansu"])
+def test_the_bench_runs_on_the_broker_asked_for(
+    broker: str, bench_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # bench_env sets KAFKA_BOOTSTRAP_SERVERS: both choices must win over it.
+    doc = run_json(capsys, "memory", "--duration", "3", "--rate", "20", "--broker", broker)
+    assert doc["complete"] is True
+    described = doc["parameters"]["broker"]
+    if broker == "tansu":
+        assert described == "tansu"
+    else:
+        assert described.startswith("apache-kafka (jars, started for this run at 127.0.0.1:")
+        port = int(described.rsplit(":", 1)[1].rstrip(")"))
+        assert not is_listening("127.0.0.1", port)  # stopped with the run
