@@ -18,7 +18,6 @@ choice is made by setting or unsetting ``KAFKA_BOOTSTRAP_SERVERS`` for the run.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,7 +33,8 @@ def bench_broker(choice: str, workdir: Path) -> Iterator[str | None]:
     if choice == "auto":
         yield None
     elif choice == "tansu":
-        with _unset(_VARIABLES):
+        # Unset, not blank: the worker and the emulator refuse a blank bootstrap address.
+        with scoped_environ(dict.fromkeys(_VARIABLES)):
             yield None
     elif choice == "apache-kafka":
         from app.infra.apache_kafka import ApacheKafkaBroker
@@ -48,13 +48,3 @@ def bench_broker(choice: str, workdir: Path) -> Iterator[str | None]:
             broker.stop()
     else:
         raise ValueError(f"unknown broker {choice!r}; expected one of {', '.join(CHOICES)}")
-
-
-@contextlib.contextmanager
-def _unset(names: tuple[str, ...]) -> Iterator[None]:
-    # Unset, not blank: the worker and the emulator refuse a blank bootstrap address.
-    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
-    try:
-        yield
-    finally:
-        os.environ.update(saved)

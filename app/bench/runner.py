@@ -50,9 +50,14 @@ def new_run_id() -> str:
 
 
 @contextlib.contextmanager
-def scoped_environ(values: Mapping[str, str]) -> Iterator[None]:
+def scoped_environ(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Sets (a string) or unsets (None) each variable, and restores all of them after."""
     saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         yield
     finally:
