@@ -39,6 +39,8 @@ import aiokafka
 from faust.transport import drivers
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+from app.faust_compat import SeekSafeConsumer, SeekSafeConsumerThread, SeekSafeTransport
+
 #: How long Tansu may hold a fetch that has nothing to return (see the module doc).
 FETCH_MAX_WAIT_MS = 20
 #: The broker URL scheme that selects :class:`TansuTransport` (Faust picks a transport
@@ -47,8 +49,8 @@ TANSU_SCHEME = "tansu"
 _KAFKA_SCHEME = "kafka://"
 
 
-class TansuConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    """Faust's aiokafka consumer thread with a short fetch wait."""
+class TansuConsumerThread(SeekSafeConsumerThread):
+    """The worker's consumer thread (``app.faust_compat``) with a short fetch wait."""
 
     def _create_worker_consumer(
         self, transport: faust_aiokafka.Transport
@@ -62,13 +64,13 @@ class TansuConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return consumer
 
 
-class TansuConsumer(faust_aiokafka.Consumer):
+class TansuConsumer(SeekSafeConsumer):
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return TansuConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
-class TansuTransport(faust_aiokafka.Transport):
-    """Faust's aiokafka transport for a Tansu broker (``tansu://host:port``)."""
+class TansuTransport(SeekSafeTransport):
+    """The worker's transport (``app.faust_compat``) for a Tansu broker (``tansu://``)."""
 
     Consumer = TansuConsumer
 

@@ -221,8 +221,9 @@ def build_faust_app(settings: Settings) -> faust.App:
     if settings.worker_id:
         config["consumer_group_instance_id"] = settings.worker_id
     config.update(faust_overrides(settings.broker_flavor, brokers))
-    # Table recovery that cannot drop records fetched during start-up (app/faust_compat.py).
-    config.update(faust_settings())
+    # Recovery and seeks that cannot drop records around a start or rebalance
+    # (app/faust_compat.py); after the overrides, whose broker URLs it completes.
+    config.update(faust_settings(config["broker"]))
     return faust.App(settings.app_id, **config)
 
 

@@ -14,8 +14,11 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from app.bench.runner import scoped_environ
 from app.infra.process import free_port
 from app.infra.worker_process import ChildProcess
+from app.settings import Settings
+from app.topics import apply_topics, load_topics
 
 
 @dataclass
@@ -49,6 +52,13 @@ class Deployment:
             "FRUGALFLOW_SESSION_TIMEOUT_S": "8",
             **self.extra_env,
         }
+
+    async def create_topics(self) -> None:
+        """Create the deployment's topics as its first worker would (``topics apply``)."""
+        with scoped_environ(self.env()):
+            settings = Settings()
+        report = await apply_topics(settings.kafka_bootstrap_servers, load_topics(settings))
+        assert report.exit_code == 0, report.drift
 
     def start_worker(self, name: str = "w1") -> ChildProcess:
         port = free_port()
