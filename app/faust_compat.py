@@ -62,9 +62,10 @@ from faust.transport import drivers
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
+#: The scheme of the broker URLs the worker is configured with (Faust's own transport).
+KAFKA_SCHEME = "kafka"
 #: The broker URL scheme that selects :class:`SeekSafeTransport` for Apache Kafka.
 SEEK_SAFE_SCHEME = "kafka-seeksafe"
-_KAFKA_SCHEME = "kafka"
 
 
 class StartupSafeRecovery(Recovery):
@@ -160,7 +161,7 @@ def _seek_safe(url: str) -> str:
     scheme, separator, address = url.partition("://")
     if not separator:
         raise ValueError(f"not a broker URL (scheme://host:port): {url!r}")
-    if scheme == _KAFKA_SCHEME:
+    if scheme == KAFKA_SCHEME:
         return f"{SEEK_SAFE_SCHEME}://{address}"
     try:
         transport = drivers.TRANSPORTS.by_name(scheme)

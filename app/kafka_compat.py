@@ -39,14 +39,18 @@ import aiokafka
 from faust.transport import drivers
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from app.faust_compat import SeekSafeConsumer, SeekSafeConsumerThread, SeekSafeTransport
+from app.faust_compat import (
+    KAFKA_SCHEME,
+    SeekSafeConsumer,
+    SeekSafeConsumerThread,
+    SeekSafeTransport,
+)
 
 #: How long Tansu may hold a fetch that has nothing to return (see the module doc).
 FETCH_MAX_WAIT_MS = 20
 #: The broker URL scheme that selects :class:`TansuTransport` (Faust picks a transport
 #: by the scheme of the first broker URL).
 TANSU_SCHEME = "tansu"
-_KAFKA_SCHEME = "kafka://"
 
 
 class TansuConsumerThread(SeekSafeConsumerThread):
@@ -101,7 +105,7 @@ def faust_overrides(broker_flavor: str, brokers: Sequence[str]) -> dict[str, Any
 
 
 def _tansu_url(url: str) -> str:
-    host = url.removeprefix(_KAFKA_SCHEME)
+    host = url.removeprefix(f"{KAFKA_SCHEME}://")
     if "://" in host:
         raise ValueError(f"not a kafka:// broker URL: {url!r}")
     return f"{TANSU_SCHEME}://{host}"
