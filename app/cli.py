@@ -1,5 +1,5 @@
 """``frugalflow`` command line. Exit codes: 0 ok, 1 failure, 2 bad usage or input,
-3 topic drift."""
+3 topic drift or an unexplained pricing difference."""
 
 from __future__ import annotations
 
@@ -49,7 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("mcp", help="serve the MCP tools (cost, savings, budgets) on stdio")
     _add_report_commands(sub)
     _add_bench_commands(sub)
+    _add_pricing_commands(sub)
     return parser
+
+
+def _add_pricing_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """``pricing list|check|import``: the catalog and LiteLLM's table (app/cli_pricing.py)."""
+    from app.cli_pricing import add_pricing_commands
+
+    add_pricing_commands(sub)
 
 
 def _positive_int(text: str) -> int:
@@ -178,6 +186,10 @@ def _add_report_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "pricing":  # reads no settings: works where the worker's env is unset
+        from app.cli_pricing import run_pricing
+
+        return run_pricing(args)
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -137,9 +137,14 @@ class Savings(BaseModel):
     response_cache: Money = Decimal("0")
     pattern: Money = Decimal("0")
     routing: Money = Decimal("0")
+    # The real-time service tier: positive on flex, negative when billed at priority.
+    flex: Money = Decimal("0")
 
     def total(self) -> Decimal:
-        return self.batch + self.prompt_cache + self.response_cache + self.pattern + self.routing
+        return (
+            self.batch + self.prompt_cache + self.response_cache + self.pattern + self.routing
+            + self.flex
+        )  # fmt: skip
 
 
 class CostEvent(BaseModel):

@@ -87,8 +87,8 @@ class Settings(BaseSettings):
     # --- Providers
     default_provider: Literal["anthropic", "openai", "gemini"] = "anthropic"
     default_model: str = "claude-haiku-4-5"
-    default_openai_model: str = "gpt-4o-mini"
-    default_gemini_model: str = "gemini-2.5-flash"
+    default_openai_model: str = "gpt-5.4-mini"
+    default_gemini_model: str = "gemini-2.5-flash-lite"
     anthropic_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("FRUGALFLOW_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
     )

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.experiments.models import Experiment, Name, Status
 from app.policy.models import (
+    BaselinePolicy,
     CachePolicy,
     ContextPolicy,
     FallbackPolicy,
@@ -148,6 +149,7 @@ class PolicyPatch(BaseModel):
     patterns: PatternPolicy | None = None
     router: RouterPolicy | None = None
     context: ContextPolicy | None = None
+    baseline: BaselinePolicy | None = None
     fallback: FallbackPolicy | None = None
 
 

@@ -38,7 +38,7 @@ from app.reports.models import percent_of
 from app.reports.rollups import LEVERS, TOKEN_COLUMNS
 from app.settings import Settings
 
-DOCUMENT_MODEL = "claude-sonnet-4-5"  # $3 input / $15 output per M tokens in the catalog
+DOCUMENT_MODEL = "claude-sonnet-4-6"  # $3 input / $15 output per M tokens in the catalog
 PACING = {
     "FRUGALFLOW_WINDOW_MAX_SECONDS": "1",
     "FRUGALFLOW_BATCH_POLL_INTERVAL_S": "0.5",

@@ -43,7 +43,7 @@ def shape_costs(
         + (input_tokens - cached_tokens) * price.input
         + output_tokens * price.output
     )
-    return ShapeCosts(standard, cached * (1 - price.batch_discount) * documents)
+    return ShapeCosts(standard, cached * (1 - price.mode_discount("batch")) * documents)
 
 
 def reference_costs(
@@ -81,7 +81,7 @@ def floor_gap(
     A cache write replaces a read of the same tokens, so it is priced as the premium
     (write - read); the prefix tokens then count once, written or read.
     """
-    kept = 1 - price.batch_discount
+    kept = 1 - price.mode_discount("batch")
     writes, reads = tokens["cache_write_tokens"], tokens["cache_read_tokens"]
     prefix = writes + reads - documents * shape.prefix_tokens
     uncached = tokens["input_tokens"] - documents * (shape.input_tokens - shape.prefix_tokens)

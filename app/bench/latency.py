@@ -34,7 +34,7 @@ from app.cli_reports.table import Column
 from app.providers.registry import EMULATOR_KEY
 from app.settings import Settings
 
-MODEL = "gpt-4o-mini"
+MODEL = "gpt-5.4-mini"
 WARMUP = 10
 PERCENTILES = (50, 95, 99)
 

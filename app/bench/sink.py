@@ -35,8 +35,8 @@ from app.settings import Settings
 from app.sink.store import CostStore
 
 POLL_S = 0.2
-_MODELS = (("anthropic", "claude-haiku-4-5"), ("anthropic", "claude-sonnet-4-5"),
-           ("openai", "gpt-4o-mini"))  # fmt: skip
+_MODELS = (("anthropic", "claude-haiku-4-5"), ("anthropic", "claude-sonnet-4-6"),
+           ("openai", "gpt-5.4-mini"))  # fmt: skip
 
 
 def synthetic_events(run_id: str, n: int, *, seed: int = 1) -> list[CostEvent]:

@@ -3,17 +3,22 @@
 Lever attribution is a telescoping chain, so the levers sum *exactly* to
 ``baseline - cost``:
 
-    baseline  = requested model, real-time, no caching          (what callers would pay)
-    routing   = baseline - actual model real-time no caching    (cheaper model chosen)
-    cache     = actual real-time no caching - actual real-time with the cache's token split
-    batch     = actual real-time with caching - the same on the batch path
-    cost      = what the provider bills
+    baseline     = baseline model, standard mode, no caching    (what callers would pay)
+    routing      = baseline - actual model standard no caching  (cheaper model chosen)
+    prompt_cache = actual standard no caching - actual standard with the cache's split
+    batch / flex = actual standard with caching - the same in the mode it was served in
+    cost         = what the provider bills
 
-A cache write costs more than plain input, so ``prompt_cache`` can be negative for the
-request that writes the cache; the requests that read it carry the gain.
+The last step is ``batch`` on the Batch API path and ``flex`` for the real-time service
+tiers: positive on the flex tier, negative when the provider served (and billed) the
+request at priority. A cache write costs more than plain input, so ``prompt_cache`` can
+be negative for the request that writes the cache; the requests that read it carry it.
 
-The batch discount applies to every token class (input, output, cache write and read),
-and ``cache_ttl_1h`` bills cache writes at the 1-hour price instead of the 5-minute one.
+Every step prices each token class at the mode's own rate (app/costing/rates.py), in
+the context band the prompt falls in: above a model's long-context threshold the whole
+request bills at the higher rates, for the baseline model by its own threshold.
+``cache_ttl_1h`` bills cache writes at the 1-hour price instead of the 5-minute one;
+writes the provider reported as 1-hour or extended are billed so whatever it says.
 
 An answer served without any provider call (response cache, pattern) costs nothing and
 saves its whole baseline: ``saved_entirely``.
@@ -24,7 +29,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from app.costing.catalog import ModelPrice, price_of
+from app.costing.catalog import price_of
+from app.costing.rates import Mode, Rates
 from app.events import Savings
 from app.providers.base import Usage
 
@@ -35,27 +41,34 @@ def _round(value: Decimal) -> Decimal:
     return value.quantize(QUANTUM)
 
 
-def _uncached(usage: Usage, price: ModelPrice) -> Decimal:
-    prompt = usage.input_tokens + usage.cache_write_tokens + usage.cache_read_tokens
-    return prompt * price.input + usage.output_tokens * price.output
+def prompt_tokens(usage: Usage) -> int:
+    """The prompt's length as providers measure it for context bands: every input token."""
+    return usage.input_tokens + usage.cache_write_tokens + usage.cache_read_tokens
 
 
-def _cached(usage: Usage, price: ModelPrice, cache_ttl_1h: bool) -> Decimal:
-    # Writes the provider reported as 1-hour are billed so whatever the flag says.
-    hour = min(usage.cache_write_1h_tokens, usage.cache_write_tokens)
-    rest = usage.cache_write_tokens - hour
-    write = price.cache_write_1h if cache_ttl_1h else price.cache_write_5m
+def _uncached(usage: Usage, rates: Rates) -> Decimal:
+    return prompt_tokens(usage) * rates.input + usage.output_tokens * rates.output
+
+
+def _cached(usage: Usage, rates: Rates, cache_ttl_1h: bool) -> Decimal:
+    extended = min(usage.cache_write_extended_tokens, usage.cache_write_tokens)
+    hour = min(usage.cache_write_1h_tokens, usage.cache_write_tokens - extended)
+    rest = usage.cache_write_tokens - extended - hour
+    write = rates.cache_write_1h if cache_ttl_1h else rates.cache_write_5m
     return (
-        usage.input_tokens * price.input
+        usage.input_tokens * rates.input
         + rest * write
-        + hour * price.cache_write_1h
-        + usage.cache_read_tokens * price.cache_read
-        + usage.output_tokens * price.output
+        + hour * rates.cache_write_1h
+        + extended * rates.cache_write_extended
+        + usage.cache_read_tokens * rates.cache_read
+        + usage.output_tokens * rates.output
     )
 
 
-def baseline_cost(usage: Usage, requested_model: str) -> Decimal:
-    return _round(_uncached(usage, price_of(requested_model)))
+def baseline_cost(usage: Usage, baseline_model: str) -> Decimal:
+    """``usage`` on ``baseline_model``'s standard real-time API, without caching."""
+    rates = price_of(baseline_model).rates("standard", prompt_tokens(usage))
+    return _round(_uncached(usage, rates))
 
 
 def cost_and_savings(
@@ -63,22 +76,28 @@ def cost_and_savings(
     *,
     model: str,
     requested_model: str,
-    batch: bool,
+    mode: Mode = "standard",
     cache_ttl_1h: bool = False,
 ) -> tuple[Decimal, Decimal, Savings]:
-    """(cost, baseline, savings by lever) for one provider answer."""
+    """(cost, baseline, savings by lever) for one provider answer.
+
+    ``requested_model`` is the baseline model (what the caller would have called);
+    ``mode`` the service mode that billed it. Raises ``ModeUnavailableError`` when
+    ``model`` is not sold in ``mode``.
+    """
     actual = price_of(model)
+    length = prompt_tokens(usage)
+    standard, billed = actual.rates("standard", length), actual.rates(mode, length)
     baseline = baseline_cost(usage, requested_model)
-    actual_plain = _round(_uncached(usage, actual))
-    actual_cached = _round(_cached(usage, actual, cache_ttl_1h))
-    if batch:
-        cost = _round(_cached(usage, actual, cache_ttl_1h) * (1 - actual.batch_discount))
-    else:
-        cost = actual_cached
+    actual_plain = _round(_uncached(usage, standard))
+    actual_cached = _round(_cached(usage, standard, cache_ttl_1h))
+    cost = _round(_cached(usage, billed, cache_ttl_1h))
+    tier_step = actual_cached - cost
     savings = Savings(
         routing=baseline - actual_plain,
         prompt_cache=actual_plain - actual_cached,
-        batch=actual_cached - cost,
+        batch=tier_step if mode == "batch" else Decimal(0),
+        flex=tier_step if mode in ("flex", "priority") else Decimal(0),
     )
     return cost, baseline, savings
 

@@ -159,7 +159,7 @@ def _request(run_id: str, i: int) -> dict[str, Any]:
         "system": ACME_SYSTEM if acme else GLOBEX_SYSTEM,
         "messages": [{"role": "user", "content": _content(kind, i)}],
         "max_tokens": 200,
-        "model": "claude-sonnet-4-5" if acme else "gpt-4o-mini",
+        "model": "claude-sonnet-4-6" if acme else "gpt-5.4-mini",
         "priority": "batch" if i % 5 in (1, 2, 3) else "immediate",  # 60 % may wait
         "service": "support" if acme else "documents",
         "use_case": "content",

@@ -68,7 +68,7 @@ def from_result(
         result.usage,
         model=admitted.model,
         requested_model=admitted.requested_model,
-        batch=path is Path.BATCH,
+        mode="batch" if path is Path.BATCH else result.service_tier,
     )
     usage = UsageOut(**result.usage.as_dict())
     response = ResponseEvent(

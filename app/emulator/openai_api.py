@@ -67,6 +67,13 @@ def validate_params(body: Mapping[str, Any]) -> dict[str, Any]:
             param="max_completion_tokens",
             code="invalid_value",
         )
+    tier = body.get("service_tier")
+    if tier is not None and tier not in SERVICE_TIERS:
+        raise bad_request(
+            f"Invalid value for 'service_tier': expected one of {', '.join(SERVICE_TIERS)}.",
+            param="service_tier",
+            code="invalid_value",
+        )
     normalized = []
     for index, message in enumerate(messages):
         if not isinstance(message, dict) or message.get("role") not in ROLES:
@@ -78,6 +85,10 @@ def validate_params(body: Mapping[str, Any]) -> dict[str, Any]:
         parts = _parts(message.get("content"), f"messages[{index}].content")
         normalized.append({"role": message["role"], "content": parts})
     return {**body, "model": model, "messages": normalized, "_max_tokens": limit}
+
+
+BILLED_TIERS = ("flex", "priority")
+SERVICE_TIERS = ("auto", "default", "flex", "priority", "scale")
 
 
 def segments_of(params: Mapping[str, Any]) -> list[Segment]:
@@ -149,7 +160,10 @@ def create_completion(state: EmulatorState, params: Mapping[str, Any]) -> dict[s
                 "rejected_prediction_tokens": 0,
             },
         },
-        "service_tier": "default",
+        # The tier that served (and bills) the call: the one asked for, as OpenAI answers.
+        "service_tier": params.get("service_tier")
+        if params.get("service_tier") in BILLED_TIERS
+        else "default",
         "system_fingerprint": "fp_emulator",
     }
 

@@ -18,10 +18,17 @@ from datetime import UTC, datetime
 from app.dispatch.answers import Answer, fallback, rejected, served_free
 from app.emulator.tokens import text_tokens
 from app.events import Admitted, Path, RequestEvent, utcnow
-from app.intake.route import Route, Router, RouteRejected, choose_route, default_model
+from app.intake.route import (
+    Route,
+    Router,
+    RouteRejected,
+    baseline_model,
+    choose_route,
+    default_model,
+)
 from app.pipeline import Pipeline, log
 from app.policy.budget import BudgetBook, scopes_of
-from app.policy.ledger import publish_alerts
+from app.policy.ledger import publish_alerts, warn_deprecated
 from app.policy.models import RouteChoice, SafetyOutcome, TenantPolicy
 from app.policy.patterns import match_pattern
 from app.policy.rate_limit import RateWindows
@@ -37,7 +44,13 @@ from app.providers.base import Usage
 # Codes of a variant that cannot be routed: the request is then served without the
 # experiment (any other outcome, e.g. a budget stop, applies to the request as a whole).
 ROUTE_CODES = frozenset(
-    {"unknown_model", "model_provider_mismatch", "model_required", "provider_not_configured"}
+    {
+        "unknown_model",
+        "model_retired",
+        "model_provider_mismatch",
+        "model_required",
+        "provider_not_configured",
+    }
 )
 
 
@@ -57,7 +70,7 @@ async def decide(p: Pipeline, request: RequestEvent) -> Admitted | Answer:
 
     pattern = match_pattern(sent, policy.patterns)
     if pattern is not None:
-        requested = _baseline_model(p, sent)
+        requested = _baseline_model(p, sent, policy)
         return served_free(
             request,
             content=pattern.answer,
@@ -88,9 +101,13 @@ async def decide(p: Pipeline, request: RequestEvent) -> Admitted | Answer:
             p.providers.batch_capable(),
             router=_router(p, sent, policy, degrade=bool(over)),
             degrade=bool(over),
+            day=today,
+            baseline=policy.baseline,
         )
     except RouteRejected as exc:
         return rejected(request, exc.code, exc.message, safety=recorded_safety)
+    if route.deprecated is not None:
+        await warn_deprecated(p, book, request.tenant_id, route.deprecated)
     if not p.providers.is_configured(route.provider):
         return rejected(
             request,
@@ -124,7 +141,7 @@ async def decide(p: Pipeline, request: RequestEvent) -> Admitted | Answer:
         route.model,
         input_tokens,
         sent.max_tokens,
-        batch=route.path == "batch",
+        mode="batch" if route.path == "batch" else "standard",
         cache_write_1h=route.path == "batch" and p.settings.anthropic_batch_cache_ttl_1h,
     )
     stop = book.hard_stop(request.tenant_id, budgets, scopes, worst, today)
@@ -185,12 +202,13 @@ def _router(p: Pipeline, request: RequestEvent, policy: TenantPolicy, *, degrade
     return choose
 
 
-def _baseline_model(p: Pipeline, request: RequestEvent) -> str:
-    """What the baseline of a free answer is priced on: the requested (or default) model."""
+def _baseline_model(p: Pipeline, request: RequestEvent, policy: TenantPolicy) -> str:
+    """What the baseline of a free answer is priced on: as for a routed one (route.py)."""
     if request.model != "auto":
         return request.model
     provider = request.provider or p.settings.default_provider
-    return default_model(p.settings, provider) or p.settings.default_model
+    default = default_model(p.settings, provider) or p.settings.default_model
+    return baseline_model(provider, default, request.use_case, policy.baseline)
 
 
 def _from_cache(

@@ -1,10 +1,20 @@
 """Choose provider, model and path for a valid request.
 
-``model: "auto"`` goes to the router (``app.policy.router``) when intake passes one; the
-baseline of an auto-routed request is priced on the provider's default model, so the
-``routing`` lever shows what the router saved (or cost) against it. Under budget
+``model: "auto"`` goes to the router (``app.policy.router``) when intake passes one.
+
+The baseline (``requested_model``) is what the tenant would have called without
+FrugalFlow, so the ``routing`` lever shows what the router saved against it: a pinned
+model is its own baseline; for ``auto`` it is the tenant policy's ``baseline`` model for
+the use case, else the provider's large-tier model (:func:`baseline_model`). The default
+model is the cheapest one, not what a team calls when nothing chooses for it: measured
+against it, the router could only ever look like a cost. Under budget
 degradation (forecast over the monthly limit) a request that allows a long deadline is
 moved to the batch path even when it asked for ``immediate``.
+
+Model life cycle (catalog dates, app/costing/rates.py): a model past its ``retires`` date
+is rejected ``model_retired``, naming its successor; one past ``deprecated`` is still
+served when a request names it, and the route says so (intake then alerts once per
+tenant and model). The batch path is only taken for a model sold in batch mode.
 """
 
 from __future__ import annotations
@@ -12,10 +22,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from app.costing.catalog import UnknownModelError, price_of
+from app.costing.rates import ModelPrice
 from app.events import RequestEvent
-from app.policy.models import RouteChoice
+from app.policy.models import BaselinePolicy, RouteChoice
+from app.policy.tiers import model_for_tier
 from app.settings import Settings
 
 Router = Callable[[str], RouteChoice | None]  # provider → choice (None: use the default)
@@ -29,6 +42,7 @@ class Route:
     path: str  # "immediate" | "batch"
     tier: str | None = None
     reason: str = "requested"
+    deprecated: ModelPrice | None = None  # set when a pinned model is past its deprecation
 
 
 class RouteRejected(Exception):
@@ -61,7 +75,10 @@ def choose_route(
     *,
     router: Router | None = None,
     degrade: bool = False,
+    day: date | None = None,
+    baseline: BaselinePolicy | None = None,
 ) -> Route:
+    today = day or datetime.now(UTC).date()
     provider = request.provider or _provider_of(request.model, settings)
     requested, reason, tier = request.model, "requested", None
     if request.model == "auto":
@@ -70,9 +87,9 @@ def choose_route(
             raise RouteRejected(
                 "model_required", f"provider {provider!r} has no default model: name one"
             )
-        requested = default
+        requested = baseline_model(provider, default, request.use_case, baseline)
         choice = router(provider) if router is not None else None
-        model, reason = (choice.model, choice.reason) if choice else (requested, "default")
+        model, reason = (choice.model, choice.reason) if choice else (default, "default")
         tier = choice.tier if choice else None
     else:
         model = request.model
@@ -85,7 +102,11 @@ def choose_route(
             "model_provider_mismatch",
             f"model {model!r} is served by {price.provider!r}, not {provider!r}",
         )
-    batch = _batch_allowed(request, settings, provider in batch_capable, degrade=degrade)
+    status = price.status_on(today)
+    if status == "retired":
+        raise RouteRejected("model_retired", retired_message(model, price))
+    batch_capable_here = provider in batch_capable and price.offers("batch")
+    batch = _batch_allowed(request, settings, batch_capable_here, degrade=degrade)
     return Route(
         provider=provider,
         model=model,
@@ -93,7 +114,21 @@ def choose_route(
         path="batch" if batch else "immediate",
         tier=tier,
         reason=reason,
+        deprecated=price if status == "deprecated" else None,
     )
+
+
+def baseline_model(
+    provider: str, default: str, use_case: str | None, baseline: BaselinePolicy | None
+) -> str:
+    """The baseline of an ``auto`` request on ``provider`` (module doc)."""
+    chosen = baseline.model_for(use_case) if baseline is not None else None
+    return chosen or model_for_tier(provider, "large") or default
+
+
+def retired_message(model: str, price: ModelPrice) -> str:
+    instead = f"; use {price.successor!r} instead" if price.successor else ""
+    return f"model {model!r} was retired by {price.provider} on {price.retires}{instead}"
 
 
 def _provider_of(model: str, settings: Settings) -> str:

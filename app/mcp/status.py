@@ -32,7 +32,7 @@ _QUERY = """
 SELECT day, service, use_case, sum(requests) AS requests, sum(cost_usd) AS cost_usd,
        sum(baseline_cost_usd) AS baseline_cost_usd,
        sum(savings_batch + savings_prompt_cache + savings_response_cache
-           + savings_pattern + savings_routing) AS savings_usd
+           + savings_pattern + savings_routing + savings_flex) AS savings_usd
 FROM cost_rollups
 WHERE tenant_id = $1 AND day BETWEEN $2 AND $3
 GROUP BY day, service, use_case

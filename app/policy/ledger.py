@@ -12,8 +12,10 @@ owns a tenant's ledger and its two writers never interleave inside a step.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from app.costing.rates import ModelPrice
 from app.events import Alert, ResponseEvent
 from app.metrics import BUDGET_USED_RATIO, tenant_label
 from app.pipeline import Pipeline, log
@@ -70,3 +72,26 @@ async def publish_alerts(p: Pipeline, book: BudgetBook, tenant: str, due: list[A
             )
         )
         log.warning("alert %s for tenant %s (%s)", alert.kind, tenant, alert.label)
+
+
+DEPRECATION_LABEL = "model_deprecated"
+
+
+async def warn_deprecated(p: Pipeline, book: BudgetBook, tenant: str, price: ModelPrice) -> None:
+    """One ``model_deprecated`` alert per tenant and model (remembered in the ledger)."""
+    if not book.mark_alerted(tenant, DEPRECATION_LABEL, price.model):
+        return
+    retires = f"retires on {price.retires}" if price.retires else "has no retirement date yet"
+    instead = f"; move to {price.successor!r}" if price.successor else ""
+    await p.publish_alert(
+        Alert(
+            tenant_id=tenant,
+            kind="model_deprecated",
+            period="",
+            spent_usd=Decimal(0),
+            limit_usd=Decimal(0),
+            detail=f"model {price.model!r} is deprecated by {price.provider} and {retires}"
+            f"{instead}",
+        )
+    )
+    log.warning("alert model_deprecated for tenant %s (%s)", tenant, price.model)

@@ -84,6 +84,21 @@ class FallbackPolicy(_Section):
         return self.static_templates.get(use_case or "") or self.static_templates.get("*")
 
 
+class BaselinePolicy(_Section):
+    """What the tenant would call without FrugalFlow: the model savings are measured against.
+
+    For a request that names its model, the baseline is that model. For ``model: "auto"``
+    it is the use case's model here, else ``model``, else the provider's large-tier model
+    (the model a team reaches for when nothing chooses for it: see app/intake/route.py).
+    """
+
+    model: str | None = None
+    by_use_case: dict[str, str] = Field(default_factory=dict)
+
+    def model_for(self, use_case: str | None) -> str | None:
+        return self.by_use_case.get(use_case or "") or self.model
+
+
 class TenantPolicy(_Section):
     # Sections are frozen, so one default instance can be shared.
     rate_limits: RateLimits = RateLimits()
@@ -93,6 +108,7 @@ class TenantPolicy(_Section):
     router: RouterPolicy = RouterPolicy()
     context: ContextPolicy = ContextPolicy()
     fallback: FallbackPolicy = FallbackPolicy()
+    baseline: BaselinePolicy = BaselinePolicy()
 
 
 def effective_policy(*documents: dict[str, Any]) -> TenantPolicy:

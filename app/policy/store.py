@@ -29,9 +29,10 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from app.costing.catalog import UnknownModelError, price_of
 from app.events import utcnow
 from app.experiments.models import RouteOutcome
-from app.policy.models import effective_policy
+from app.policy.models import BaselinePolicy, effective_policy
 from app.policy.snapshot import PolicySnapshot
 from app.policy.tiers import tier_models_problems
 from app.reports.budgets import Budget, list_budgets
@@ -121,7 +122,28 @@ def validate_document(document: object) -> dict[str, Any]:
     if problems:
         loc = ["router", "tier_models"]
         raise _invalid_all([{"loc": loc, "message": p, "type": "tier_model"} for p in problems])
+    unpriced = baseline_problems(policy.baseline)
+    if unpriced:
+        raise _invalid_all(unpriced)
     return document
+
+
+def baseline_problems(baseline: BaselinePolicy) -> list[dict[str, Any]]:
+    """A baseline model must be priced, or no saving can be measured against it."""
+    named = [(["baseline", "model"], baseline.model)] + [
+        (["baseline", "by_use_case", use_case], model)
+        for use_case, model in sorted(baseline.by_use_case.items())
+    ]
+    found = []
+    for loc, model in named:
+        if model is None:
+            continue
+        try:
+            price_of(model)
+        except UnknownModelError:
+            message = f"model {model!r} is not in the catalog"
+            found.append({"loc": loc, "message": message, "type": "baseline_model"})
+    return found
 
 
 def merge_sections(document: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

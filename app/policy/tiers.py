@@ -2,8 +2,8 @@
 
 A tier (``small`` | ``medium`` | ``large``) is a capability class set per model in the
 pricing catalog (``tier:``; see the comment at the top of app/costing/catalog.yaml for
-why each model sits where it does). Retired snapshots stay priced but are marked
-``routable: false`` and are never chosen here.
+why each model sits where it does). A model past its ``deprecated`` date (or marked
+``routable: false``) stays priced but is never chosen here.
 
 Which model serves ``tier`` on ``provider`` (:func:`model_for_tier`), first match wins:
 
@@ -19,6 +19,7 @@ Which model serves ``tier`` on ``provider`` (:func:`model_for_tier`), first matc
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, cast
 
 from app.costing.catalog import ModelPrice, UnknownModelError, catalog, price_of
@@ -58,10 +59,17 @@ def _price_key(price: ModelPrice) -> tuple[object, ...]:
     return (price.input + price.output, -price.effective.toordinal(), price.model)
 
 
-def routable_models(provider: str, tier: Tier) -> list[ModelPrice]:
-    """The provider's routable models of ``tier``, cheapest first."""
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def routable_models(provider: str, tier: Tier, day: date | None = None) -> list[ModelPrice]:
+    """The provider's models of ``tier`` the router may choose on ``day``, cheapest first."""
+    on = day or today()
     found = [
-        p for p in catalog().values() if p.provider == provider and p.tier == tier and p.routable
+        p
+        for p in catalog().values()
+        if p.provider == provider and p.tier == tier and p.routable_on(on)
     ]
     return sorted(found, key=_price_key)
 
@@ -82,7 +90,7 @@ def model_for_tier(
             price = price_of(model)
         except UnknownModelError:
             continue
-        if price.provider == provider and price.tier == tier and price.routable:
+        if price.provider == provider and price.tier == tier and price.routable_on(today()):
             return model
     candidates = routable_models(provider, tier)
     return candidates[0].model if candidates else None

@@ -23,6 +23,7 @@ from decimal import ROUND_CEILING, Decimal
 
 from app.costing.calculator import QUANTUM
 from app.costing.catalog import price_of
+from app.costing.rates import Mode
 from app.events import Message
 
 REQUEST_OVERHEAD_TOKENS = 3
@@ -62,27 +63,27 @@ def estimate_input_tokens(system: str | None, messages: Sequence[Message]) -> in
 
 
 def worst_case_cost(
-    model: str, input_tokens: int, max_tokens: int, *, batch: bool, cache_write_1h: bool = False
+    model: str, input_tokens: int, max_tokens: int, *, mode: Mode, cache_write_1h: bool = False
 ) -> Decimal:
     """The most a request can cost: what a budget reserves at admission.
 
     Every input token is priced at the dearest input-side class it could be billed as —
     plain input or a cache write (1-hour writes when ``cache_write_1h``; pass it whenever
     dispatch may mark a 1-hour breakpoint, e.g. Anthropic's batch path with
-    ``anthropic_batch_cache_ttl_1h``) — and ``max_tokens`` at the output price, all less
-    the batch discount on the batch path. Cache reads are cheaper than input, so a
-    cache hit only lowers the real cost. Rounded up to the calculator's quantum, which is
-    exact for catalog prices, so the result is never below the calculator's cost of any
-    usage within these bounds. Raises ``UnknownModelError`` like ``price_of``.
+    ``anthropic_batch_cache_ttl_1h``) — and ``max_tokens`` at the output price, at
+    ``mode``'s rates in the context band of ``input_tokens`` (an over-estimate of the real
+    prompt, so never a cheaper band than the provider bills). Cache reads are cheaper
+    than input, so a cache hit only lowers the real cost. Rounded up to the calculator's
+    quantum, which is exact for catalog prices, so the result is never below the
+    calculator's cost of any usage within these bounds. Raises ``UnknownModelError`` like
+    ``price_of``, ``ModeUnavailableError`` when the model is not sold in ``mode``.
     """
     if input_tokens < 0 or max_tokens < 0:
         raise ValueError("token counts must be >= 0")
-    price = price_of(model)
-    write = price.cache_write_5m
+    rates = price_of(model).rates(mode, input_tokens)
+    write = rates.cache_write_5m
     if cache_write_1h:
-        write = max(write, price.cache_write_1h)
-    input_price = max(price.input, write)
-    cost = input_tokens * input_price + max_tokens * price.output
-    if batch:
-        cost *= 1 - price.batch_discount
+        write = max(write, rates.cache_write_1h)
+    input_price = max(rates.input, write)
+    cost = input_tokens * input_price + max_tokens * rates.output
     return cost.quantize(QUANTUM, rounding=ROUND_CEILING)

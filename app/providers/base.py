@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from app.costing.rates import Mode
+
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
@@ -42,6 +44,8 @@ class Usage:
     # The part of cache_write_tokens written with a 1-hour TTL (Anthropic bills it at 2x
     # input, 5-minute writes at 1.25x). Internal only: the contract's usage has four fields.
     cache_write_1h_tokens: int = 0
+    # The part written with an extended retention (OpenAI's 24 h), billed at its own price.
+    cache_write_extended_tokens: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -64,6 +68,9 @@ class ChatResult:
     error_code: str | None = None  # stable code, e.g. "provider_rate_limited", "batch_expired"
     error_message: str | None = None
     retryable: bool = False
+    # The service mode the provider says it billed (OpenAI's and Gemini's ``service_tier``);
+    # batch results are billed in batch mode whatever this says.
+    service_tier: Mode = "standard"
 
 
 class BatchState(StrEnum):

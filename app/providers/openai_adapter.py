@@ -18,12 +18,14 @@ is ``batch_expired`` (expired batch), ``batch_canceled`` (cancelled) or ``provid
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any, Final, Literal
 
 import openai
 from openai.types import Batch
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
+from app.costing.rates import Mode
 from app.providers.base import (
     BATCH_MARKER,
     BatchPoll,
@@ -144,12 +146,13 @@ class OpenAIAdapter:
             )
         except ProviderError as exc:
             return failure_result(request.custom_id, request.model, exc.code, exc.message)
-        return chat_success(
+        result = chat_success(
             request.custom_id,
             completion.model,
             chat_completion_text(completion),
             chat_usage(completion.usage),
         )
+        return replace(result, service_tier=billed_mode(completion.service_tier))
 
     # --- batch -----------------------------------------------------------------------------
 
@@ -282,6 +285,19 @@ def chat_usage(usage: Any) -> Usage:
         cache_write_tokens=0,
         cache_read_tokens=cached,
     )
+
+
+def billed_mode(service_tier: str | None) -> Mode:
+    """The catalog mode of the ``service_tier`` a response says served it.
+
+    ``flex`` and ``priority`` bill at their own prices; ``default``, ``auto`` (answered as
+    what actually served), ``scale`` (prepaid capacity, not per token) and none: standard.
+    """
+    if service_tier == "flex":
+        return "flex"
+    if service_tier == "priority":
+        return "priority"
+    return "standard"
 
 
 def chat_success(custom_id: str, model: str, content: str, usage: Usage) -> ChatResult:

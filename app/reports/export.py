@@ -17,7 +17,7 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "event_id", "request_id", "tenant_id", "service", "use_case", "provider", "model", "path",
     "input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens", "cost_usd",
     "baseline_cost_usd", "savings_batch", "savings_prompt_cache", "savings_response_cache",
-    "savings_pattern", "savings_routing", "success", "occurred_at",
+    "savings_pattern", "savings_routing", "savings_flex", "success", "occurred_at",
 )  # fmt: skip
 
 _QUERY = f"""

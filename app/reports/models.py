@@ -24,7 +24,9 @@ DIMENSIONS: tuple[Dimension, ...] = (
     "path",
     "day",
 )
-RecommendationKind = Literal["model_switch", "batch_path", "prompt_cache", "prompt_length"]
+RecommendationKind = Literal[
+    "model_migration", "model_switch", "batch_path", "prompt_cache", "prompt_length"
+]
 
 HUNDRED = Decimal(100)
 PERCENT = Decimal("0.01")

@@ -1,13 +1,18 @@
 """Cost recommendations drawn from the recorded rollups of ``start..end``.
 
-Four kinds, each estimated in USD per 30-day month (the range's amount scaled by
+Five kinds, each estimated in USD per 30-day month (the range's amount scaled by
 ``30 / days in range``) with a ``confidence`` that grows with the requests behind it
 (``n / (n + CONFIDENCE_HALF_REQUESTS)``):
 
+* ``model_migration`` — a use case served by a model its provider has deprecated or
+  retired (catalog dates) that names a successor: the estimate is the same tokens at the
+  current minus the successor's price, so it is *negative* when the successor costs more.
+  Shown whatever its sign: the move is not optional, and its cost is what to plan for.
 * ``model_switch`` — a use case served by a model that has a cheaper catalog model of
-  the same provider, not older than it (by the catalog's ``effective`` date). The
-  suggestion is the next cheaper such model (the smallest step down); the estimate is
-  the cost of the same tokens, on the same path, at the current minus the cheaper price.
+  the same provider that the router may choose today, not older than it (by the
+  catalog's ``effective`` date). The suggestion is the next cheaper such model (the
+  smallest step down); the estimate is the cost of the same tokens, on the same path, at
+  the current minus the cheaper price.
 * ``batch_path`` — a use case with immediate-path traffic on models that have a batch
   discount: the immediate cost x the discount, if that traffic tolerates batch latency.
 * ``prompt_cache`` — a use case and model whose prompts are long enough to cache
@@ -29,7 +34,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -98,7 +103,7 @@ class _Usage:
         return cost * self.path_factor(price)
 
     def path_factor(self, price: ModelPrice) -> Decimal:
-        return 1 - price.batch_discount if self.path == "batch" else Decimal(1)
+        return 1 - price.mode_discount("batch") if self.path == "batch" else Decimal(1)
 
 
 async def recommendations(
@@ -107,13 +112,14 @@ async def recommendations(
     """Every recommendation for ``start..end`` (inclusive UTC days), largest saving first."""
     usages = _usages(await conn.fetch(_QUERY, start, end, tenant))
     scale = month_factor(start, end)
+    migrations = _model_migrations(usages, scale, end)
     found = [
         *_model_switches(usages, scale),
         *_batch_paths(usages, scale),
         *_prompt_caching(usages, scale),
         *_prompt_lengths(usages, scale),
     ]
-    return sorted(
+    return migrations + sorted(
         (r for r in found if r.estimated_monthly_saving_usd > 0),
         key=lambda r: (
             -r.estimated_monthly_saving_usd,
@@ -199,11 +205,12 @@ def cheaper_model(current: ModelPrice, usages: list[_Usage]) -> ModelPrice | Non
     """The next cheaper catalog model of the same provider, not older than ``current``,
     for the token mix of ``usages`` (``None`` when there is none)."""
     now = sum((u.cost_at(current) for u in usages), Decimal(0))
+    today = datetime.now(UTC).date()
     candidates: list[tuple[Decimal, str, ModelPrice]] = []
     for model, price in catalog().items():
         if model == current.model or price.provider != current.provider:
             continue
-        if price.effective < current.effective:
+        if price.effective < current.effective or not price.routable_on(today):
             continue
         cost = sum((u.cost_at(price) for u in usages), Decimal(0))
         if cost < now:
@@ -211,6 +218,36 @@ def cheaper_model(current: ModelPrice, usages: list[_Usage]) -> ModelPrice | Non
     if not candidates:
         return None
     return max(candidates, key=lambda c: (c[0], c[1]))[2]
+
+
+def _model_migrations(usages: list[_Usage], scale: Decimal, day: date) -> list[Recommendation]:
+    """One per use case and model past its deprecation date (module doc), largest first."""
+    out = []
+    for group in _group(usages, by_model=True).values():
+        current, first = group[0].price, group[0]
+        status = current.status_on(max(day, datetime.now(UTC).date()))
+        if status == "active" or not current.successor:
+            continue
+        try:
+            successor = price_of(current.successor)
+        except UnknownModelError:
+            continue
+        now = sum((u.cost_at(current) for u in group), Decimal(0))
+        then = sum((u.cost_at(successor) for u in group), Decimal(0))
+        when = f"retires on {current.retires}" if current.retires else "is deprecated"
+        change = "saves" if now >= then else "adds"
+        out.append(
+            _recommendation(
+                "model_migration",
+                group,
+                f"Migrate {_label(first.use_case)} from {first.model} to {successor.model}",
+                f"{first.model} {when} ({status} now); its successor {successor.model} "
+                f"{change} ${abs(now - then) * scale:.2f} a month on this traffic "
+                f"(${then:.4f} instead of ${now:.4f} over the period).",
+                (now - then) * scale,
+            )
+        )
+    return sorted(out, key=lambda r: (-abs(r.estimated_monthly_saving_usd), r.tenant_id))
 
 
 def _model_switches(usages: list[_Usage], scale: Decimal) -> list[Recommendation]:
@@ -240,11 +277,13 @@ def _model_switches(usages: list[_Usage], scale: Decimal) -> list[Recommendation
 def _batch_paths(usages: list[_Usage], scale: Decimal) -> list[Recommendation]:
     out = []
     for group in _group(usages, by_model=False).values():
-        immediate = [u for u in group if u.path == "immediate" and u.price.batch_discount > 0]
+        immediate = [
+            u for u in group if u.path == "immediate" and u.price.mode_discount("batch") > 0
+        ]
         if not immediate:
             continue
         cost = sum((u.cost_usd for u in immediate), Decimal(0))
-        saving = sum((u.cost_usd * u.price.batch_discount for u in immediate), Decimal(0))
+        saving = sum((u.cost_usd * u.price.mode_discount("batch") for u in immediate), Decimal(0))
         label = _label(group[0].use_case)
         out.append(
             _recommendation(

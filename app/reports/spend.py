@@ -21,7 +21,7 @@ _QUERY = """
 SELECT day, COALESCE(sum(requests), 0) AS requests, COALESCE(sum(cost_usd), 0) AS cost_usd,
        COALESCE(sum(baseline_cost_usd), 0) AS baseline_cost_usd,
        COALESCE(sum(savings_batch + savings_prompt_cache + savings_response_cache
-                    + savings_pattern + savings_routing), 0) AS savings_usd
+                    + savings_pattern + savings_routing + savings_flex), 0) AS savings_usd
 FROM cost_rollups
 WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR tenant_id = $3)
 GROUP BY day

@@ -26,12 +26,12 @@ WITH inserted AS (
         input_tokens, output_tokens, cache_write_tokens, cache_read_tokens,
         cost_usd, baseline_cost_usd, savings_batch, savings_prompt_cache,
         savings_response_cache, savings_pattern, savings_routing, success, occurred_at,
-        route_reason)
+        route_reason, savings_flex)
     SELECT * FROM unnest(
         $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
         $8::text[], $9::int[], $10::int[], $11::int[], $12::int[], $13::numeric[],
         $14::numeric[], $15::numeric[], $16::numeric[], $17::numeric[], $18::numeric[],
-        $19::numeric[], $20::bool[], $21::timestamptz[], $22::text[])
+        $19::numeric[], $20::bool[], $21::timestamptz[], $22::text[], $23::numeric[])
     ON CONFLICT (event_id) DO NOTHING
     RETURNING *
 ), rolled_up AS (
@@ -39,13 +39,14 @@ WITH inserted AS (
         tenant_id, day, provider, model, path, service, use_case, requests, successes,
         input_tokens, output_tokens, cache_write_tokens, cache_read_tokens, cost_usd,
         baseline_cost_usd, savings_batch, savings_prompt_cache, savings_response_cache,
-        savings_pattern, savings_routing)
+        savings_pattern, savings_routing, savings_flex)
     SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')::date, COALESCE(provider, ''),
            COALESCE(model, ''), path, COALESCE(service, ''), COALESCE(use_case, ''),
            count(*), count(*) FILTER (WHERE success), sum(input_tokens), sum(output_tokens),
            sum(cache_write_tokens), sum(cache_read_tokens), sum(cost_usd),
            sum(baseline_cost_usd), sum(savings_batch), sum(savings_prompt_cache),
-           sum(savings_response_cache), sum(savings_pattern), sum(savings_routing)
+           sum(savings_response_cache), sum(savings_pattern), sum(savings_routing),
+           sum(savings_flex)
     FROM inserted
     GROUP BY 1, 2, 3, 4, 5, 6, 7
     ORDER BY 1, 2, 3, 4, 5, 6, 7  -- one lock order across concurrent writers
@@ -63,12 +64,13 @@ WITH inserted AS (
         savings_response_cache = r.savings_response_cache + EXCLUDED.savings_response_cache,
         savings_pattern = r.savings_pattern + EXCLUDED.savings_pattern,
         savings_routing = r.savings_routing + EXCLUDED.savings_routing,
+        savings_flex = r.savings_flex + EXCLUDED.savings_flex,
         updated_at = now()
 )
 SELECT event_id FROM inserted
 """
 
-_COLUMNS = 22
+_COLUMNS = 23
 
 
 class CostStore:
@@ -124,6 +126,7 @@ class CostStore:
                 e.model, e.path.value, e.input_tokens, e.output_tokens, e.cache_write_tokens,
                 e.cache_read_tokens, e.cost_usd, e.baseline_cost_usd, s.batch, s.prompt_cache,
                 s.response_cache, s.pattern, s.routing, e.success, e.occurred_at, e.route_reason,
+                s.flex,
             )  # fmt: skip
             for column, value in zip(columns, row, strict=True):
                 column.append(value)

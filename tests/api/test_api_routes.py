@@ -177,7 +177,7 @@ async def costs(store: CostStore) -> str:
     at = datetime(2026, 3, 10, 12, tzinfo=UTC)
     await store.insert(
         [
-            event(tenant, occurred_at=at, provider="anthropic", model="claude-sonnet-4-5",
+            event(tenant, occurred_at=at, provider="anthropic", model="claude-sonnet-4-6",
                   cost="0.0045", baseline="0.0090", savings={"batch": "0.0045"}),
             event(tenant, occurred_at=at, provider="openai", model="gpt-4o",
                   cost="0.0100", baseline="0.0100"),
@@ -199,7 +199,7 @@ async def test_cost_summary_grouped(client: Client, costs: str) -> None:
     assert body["group_by"] == ["provider", "model"]
     assert [r["key"] for r in body["rows"]] == [
         {"provider": "openai", "model": "gpt-4o"},
-        {"provider": "anthropic", "model": "claude-sonnet-4-5"},
+        {"provider": "anthropic", "model": "claude-sonnet-4-6"},
     ]
     assert body["totals"]["cost_usd"] == "0.0145000000"
     assert body["totals"]["requests"] == 2

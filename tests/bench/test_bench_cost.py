@@ -20,7 +20,7 @@ from tests.bench.support import by_first_column, rows, run_json
 
 
 def test_reference_figures_come_from_the_catalog() -> None:
-    price = price_of("claude-sonnet-4-5")
+    price = price_of("claude-sonnet-4-6")
     assert (price.input, price.output) == (Decimal("0.000003"), Decimal("0.000015"))
     reference = reference_costs(price)
     assert reference.standard == Decimal(13_500)
@@ -33,14 +33,14 @@ def test_reference_figures_come_from_the_catalog() -> None:
 def test_floor_gap_explains_a_run_exactly() -> None:
     """Two runs of 1,000 documents priced by the pipeline's own calculator: the floor plus
     the gap's parts is what they cost, to the last digit."""
-    price = price_of("claude-sonnet-4-5")
+    price = price_of("claude-sonnet-4-6")
     writer = Usage(input_tokens=500, output_tokens=500, cache_write_tokens=1500)
     reader = Usage(input_tokens=500, output_tokens=500, cache_read_tokens=1500)
     short = Usage(input_tokens=500, output_tokens=120, cache_read_tokens=1500)
 
     def batch_cost(usage: Usage) -> Decimal:
         cost, _, _ = cost_and_savings(
-            usage, model="claude-sonnet-4-5", requested_model="claude-sonnet-4-5", batch=True
+            usage, model="claude-sonnet-4-6", requested_model="claude-sonnet-4-6", mode="batch"
         )
         return cost
 
@@ -70,7 +70,7 @@ def test_per_million_is_exact_and_refuses_inexact_scales() -> None:
 
 
 def test_documents_have_the_exact_pipeshub_shape_in_emulator_tokens() -> None:
-    (doc,) = workloads.document_requests("run", 1, model="claude-sonnet-4-5")
+    (doc,) = workloads.document_requests("run", 1, model="claude-sonnet-4-6")
     prefix = REQUEST_OVERHEAD_TOKENS + MESSAGE_OVERHEAD_TOKENS + text_tokens(doc["system"])
     question = MESSAGE_OVERHEAD_TOKENS + text_tokens(doc["messages"][0]["content"])
     assert (prefix, prefix + question, doc["max_tokens"]) == (1500, 2000, 500)

@@ -23,7 +23,7 @@ def _request(i: int) -> dict[str, object]:
         "system": "You are a careful assistant. " * 20,
         "messages": [{"role": "user", "content": f"Question number {i}?"}],
         "max_tokens": 50,
-        "model": "claude-sonnet-4-5" if i % 2 else "gpt-4o-mini",
+        "model": "claude-sonnet-4-6" if i % 2 else "gpt-4o-mini",
         "priority": "batch" if i % 3 == 0 else "immediate",
         "use_case": "replay-test",
     }

@@ -66,7 +66,7 @@ def test_status_table_and_json(
     assert Decimal(budget["monthly_used_pct"]) == Decimal("0.16")
     assert [r["key"]["provider"] for r in status["by_provider"]["rows"]] == ["anthropic", "openai"]
     assert {r["key"]["model"] for r in status["by_model"]["rows"]} == {
-        "claude-sonnet-4-5",
+        "claude-sonnet-4-6",
         "gpt-4o-mini",
     }
     assert Decimal(status["forecast"]["daily_average_usd"]) == Decimal("0.016") / 7
@@ -84,7 +84,10 @@ def test_optimize_lists_recommendations_in_order(
     )
     assert main(["optimize", "--tenant", tenant, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    savings = [Decimal(r["estimated_monthly_saving_usd"]) for r in doc["recommendations"]]
+    # the factory's claude-sonnet-4-5 is retired: its migration comes first, whatever it saves
+    first, *rest = doc["recommendations"]
+    assert first["kind"] == "model_migration" and first["model"] == "claude-sonnet-4-5"
+    savings = [Decimal(r["estimated_monthly_saving_usd"]) for r in rest]
     assert savings and savings == sorted(savings, reverse=True)
     assert "batch_path" in {r["kind"] for r in doc["recommendations"]}
     assert Decimal(doc["total_estimated_monthly_saving_usd"]) == sum(savings)
@@ -92,7 +95,7 @@ def test_optimize_lists_recommendations_in_order(
     assert main(["optimize", "--tenant", tenant]) == 0
     out = capsys.readouterr().out
     assert "batch_path" in out and f"{tenant} / chat / *" in out
-    assert f"Total: {len(savings)} recommendation" in out
+    assert f"Total: {len(doc['recommendations'])} recommendation" in out
 
 
 def test_export_streams_csv_to_a_file_and_stdout(

@@ -18,6 +18,7 @@ import openai
 import pytest
 
 from app.emulator import EmulatorServer
+from app.providers.openai_adapter import billed_mode
 from tests.emulator.support import configure
 
 MODEL = "gpt-test"
@@ -68,6 +69,21 @@ async def test_completion_shape_usage_and_determinism(client: openai.AsyncOpenAI
     second = await chat(client, system("abcd"), user("hello"))
     assert second.choices[0].message.content == choice.message.content
     assert second.usage == usage
+
+
+async def test_the_service_tier_asked_for_is_the_one_reported(
+    client: openai.AsyncOpenAI,
+) -> None:
+    assert (await chat(client, user("hi"))).service_tier == "default"
+    assert (await chat(client, user("hi"), service_tier="flex")).service_tier == "flex"
+    assert (await chat(client, user("hi"), service_tier="priority")).service_tier == "priority"
+    assert (await chat(client, user("hi"), service_tier="auto")).service_tier == "default"
+    with pytest.raises(openai.BadRequestError, match="service_tier"):
+        await chat(client, user("hi"), service_tier="turbo")
+    # what the adapter bills the answer at
+    assert [billed_mode(t) for t in ("flex", "priority", "default", "scale", None)] == [
+        "flex", "priority", "standard", "standard", "standard"
+    ]  # fmt: skip
 
 
 async def test_max_completion_tokens_and_legacy_max_tokens(client: openai.AsyncOpenAI) -> None:

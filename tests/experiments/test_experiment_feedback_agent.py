@@ -128,7 +128,7 @@ async def test_route_outcomes_are_stored_once_and_bad_ones_dead_lettered(
     good = [
         route_outcome(tenant, "r1"),
         route_outcome(tenant, "r2", success=False, use_case="search"),
-        route_outcome(tenant, "r3", model="claude-sonnet-4-5", event_id=f"{tenant}-r3"),
+        route_outcome(tenant, "r3", model="claude-sonnet-4-6", event_id=f"{tenant}-r3"),
         route_outcome(tenant, "r4", model="ollama/llama3.2"),  # no tier: stored, not learned
     ]
     records: list[tuple[bytes | None, bytes]] = [(key, json.dumps(r).encode()) for r in good]
@@ -149,7 +149,7 @@ async def test_route_outcomes_are_stored_once_and_bad_ones_dead_lettered(
     assert [tuple(r) for r in rows] == [
         ("r1", "", "claude-haiku-4-5", "small", True),
         ("r2", "search", "claude-haiku-4-5", "small", False),
-        ("r3", "", "claude-sonnet-4-5", "medium", True),
+        ("r3", "", "claude-sonnet-4-6", "medium", True),
         ("r4", "", "ollama/llama3.2", None, True),
     ]
 

@@ -41,7 +41,7 @@ def request(**fields: Any) -> RequestEvent:
 
 
 HAIKU = Variant(name="haiku", weight=1, model="claude-haiku-4-5")
-SONNET = Variant(name="sonnet", weight=1, model="claude-sonnet-4-5", prompt="Be terse.")
+SONNET = Variant(name="sonnet", weight=1, model="claude-sonnet-4-6", prompt="Be terse.")
 AB = experiment(HAIKU, SONNET)
 
 
@@ -56,7 +56,7 @@ def test_model_and_prompt_are_overridden_and_metadata_added() -> None:
     t = trial(caller, {"acme": AB})
     assert t is not None and (t.experiment_id, t.variant) == ("exp-1", "sonnet")
     served = t.request
-    assert served.model == "claude-sonnet-4-5" and served.provider is None  # provider follows
+    assert served.model == "claude-sonnet-4-6" and served.provider is None  # provider follows
     assert served.system == "Be terse."
     assert served.metadata == {
         "experiment": "caller's own", "trace": 7,
@@ -116,7 +116,7 @@ def test_the_route_follows_the_variant_model() -> None:
     settings = load_settings(emulator_url="http://127.0.0.1:1")
     route = choose_route(t.request, settings, ProviderRegistry(settings).batch_capable())
     assert (route.provider, route.model, route.requested_model) == (
-        "anthropic", "claude-sonnet-4-5", "claude-sonnet-4-5")  # fmt: skip
+        "anthropic", "claude-sonnet-4-6", "claude-sonnet-4-6")  # fmt: skip
     assert t.request.metadata[EXPERIMENT_KEY]["variant"] == "sonnet"
 
 

@@ -36,7 +36,7 @@ async def test_running_experiment_splits_live_traffic(deployment: Deployment) ->
     run, tenant = deployment.prefix.rstrip("."), f"t-{uuid.uuid4().hex[:6]}"
     variants = [
         Variant(name="haiku", weight=1, model="claude-haiku-4-5"),
-        Variant(name="sonnet", weight=1, model="claude-sonnet-4-5", prompt="Answer tersely."),
+        Variant(name="sonnet", weight=1, model="claude-sonnet-4-6", prompt="Answer tersely."),
     ]
     s = CostStore(deployment.dsn)
     await s.start()

@@ -30,7 +30,7 @@ MODEL = "claude-haiku-4-5"
 
 def _worst(content: str, max_tokens: int) -> Decimal:
     tokens = estimate_input_tokens(None, [Message(role="user", content=content)])
-    return worst_case_cost(MODEL, tokens, max_tokens, batch=False)
+    return worst_case_cost(MODEL, tokens, max_tokens, mode="standard")
 
 
 async def _set_budget(dsn: str, budget: Budget) -> None:

@@ -30,7 +30,7 @@ async def test_every_request_is_answered_once_and_costed_once(deployment: Deploy
                 f"{run}-{i}",
                 tenant,
                 priority="batch" if i % 4 in (0, 1) else "immediate",
-                model="claude-sonnet-4-5" if tenant == "acme" else "gpt-4o-mini",
+                model="claude-sonnet-4-6" if tenant == "acme" else "gpt-4o-mini",
                 system=SHARED_SYSTEM,
                 content=f"Question number {i}?",
                 metadata={"i": i},

@@ -26,9 +26,9 @@ MARCH = datetime(2026, 3, 10, 12, tzinfo=UTC)
 
 def crafted(tenant: str, when: datetime) -> list[CostEvent]:
     return [
-        event(tenant, occurred_at=when, model="claude-sonnet-4-5", cost="0.0100",
+        event(tenant, occurred_at=when, model="claude-sonnet-4-6", cost="0.0100",
               baseline="0.0200", savings={"batch": "0.0100"}, path=RequestPath.BATCH),
-        event(tenant, occurred_at=when, model="claude-sonnet-4-5", cost="0.0300",
+        event(tenant, occurred_at=when, model="claude-sonnet-4-6", cost="0.0300",
               baseline="0.0300"),
         event(tenant, occurred_at=when, model="claude-haiku-4-5", cost="0.0025",
               baseline="0.0040", savings={"prompt_cache": "0.0015"}, input_tokens=500,
@@ -89,11 +89,11 @@ async def test_cost_summary_equals_the_inserted_sums(
     rows = {(r["key"]["model"], r["key"]["path"]): Decimal(r["totals"]["cost_usd"])
             for r in march["rows"]}  # fmt: skip
     assert rows == {
-        ("claude-sonnet-4-5", "immediate"): Decimal("0.0300"),
-        ("claude-sonnet-4-5", "batch"): Decimal("0.0100"),
+        ("claude-sonnet-4-6", "immediate"): Decimal("0.0300"),
+        ("claude-sonnet-4-6", "batch"): Decimal("0.0100"),
         ("claude-haiku-4-5", "immediate"): Decimal("0.0025"),
     }
-    assert march["rows"][0]["key"]["model"] == "claude-sonnet-4-5"  # most expensive first
+    assert march["rows"][0]["key"]["model"] == "claude-sonnet-4-6"  # most expensive first
 
     today = now.date()
     assert (month_to_date["start"], month_to_date["end"]) == (

@@ -175,7 +175,7 @@ async def test_route_outcomes_are_stored_once_and_counted_per_day(
     batch = [
         outcome(tenant, "r1"),
         outcome(tenant, "r2", success=False),
-        outcome(tenant, "r3", use_case="search", model="claude-sonnet-4-5"),
+        outcome(tenant, "r3", use_case="search", model="claude-sonnet-4-6"),
         outcome(tenant, "r4", occurred_at=NOW - timedelta(days=29)),  # oldest day counted
         outcome(tenant, "r5", occurred_at=NOW - timedelta(days=30)),  # too old
         outcome(tenant, "r6", model="ollama/llama3.2"),  # no tier: stored, not counted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -23,26 +24,35 @@ from app.policy.tiers import (
 from app.settings import Settings
 
 EXPECTED_TIERS = {
-    "claude-opus-4-5": "large",
-    "claude-opus-4-1": "large",
-    "claude-opus-4": "large",
-    "claude-sonnet-4-5": "medium",
-    "claude-sonnet-4": "medium",
-    "claude-haiku-4-5": "small",
+    "claude-opus-5-5": "large", "claude-opus-5": "large", "claude-opus-4-8": "large",
+    "claude-opus-4-7": "large", "claude-opus-4-6": "large", "claude-opus-4-5": "large",
+    "claude-fable-5-1": None, "claude-fable-5": None, "claude-mythos-5-1": None,
+    "claude-mythos-5": None, "claude-mythos-preview": None, "claude-sonnet-5-5": "medium",
+    "claude-sonnet-5": "medium", "claude-sonnet-4-6": "medium", "claude-sonnet-4-5": "medium",
+    "claude-haiku-4-5": "small", "gpt-6.1-sol": "large", "gpt-6.1-terra": "medium",
+    "gpt-6-sol": "large", "gpt-6-luna": "small", "gpt-5.6": "large", "gpt-5.6-sol": "large",
+    "gpt-5.6-terra": "medium", "gpt-5.6-luna": "small", "gpt-5.5": "large", "gpt-5.4": "large",
+    "gpt-5.4-mini": "small", "gpt-5.4-nano": "small", "gpt-5.2": "large", "gpt-5.1": "large",
+    "gpt-5": "large", "gpt-5-mini": "small", "gpt-5-nano": "small", "gpt-4.1": "medium",
+    "gpt-4.1-mini": "small", "gpt-4.1-nano": "small", "gpt-4o": "medium",
+    "gpt-4o-2024-05-13": None, "gpt-4o-mini": "small", "gemini-4-argon": "large",
+    "gemini-4-hydrogen": "medium", "gemini-3.8-flash": "small", "gemini-3.7-flash": "small",
+    "gemini-3.6-flash": "small", "gemini-3.5-flash": "medium", "gemini-3.5-flash-lite": "small",
+    "gemini-3.1-pro-preview": "large", "gemini-3.1-flash-lite": "small",
+    "gemini-3.1-flash-lite-preview": None, "gemini-3-flash-preview": "small",
+    "gemini-2.5-pro": "large", "gemini-2.5-flash": "small", "gemini-2.5-flash-lite": "small",
+    "claude-opus-4-1": "large", "claude-opus-4": "large", "claude-sonnet-4": "medium",
     "claude-3-5-haiku": "small",
-    "gpt-4o": "medium",
-    "gpt-4o-mini": "small",
-    "gpt-4.1": "medium",
-    "gpt-4.1-mini": "small",
-    "gpt-4.1-nano": "small",
-    "gpt-5": "large",
-    "gpt-5-mini": "small",
-    "gpt-5-nano": "small",
-    "gemini-2.5-pro": "large",
-    "gemini-2.5-flash": "small",
-    "gemini-2.5-flash-lite": "small",
-}
-RETIRED = {"claude-opus-4-1", "claude-opus-4", "claude-sonnet-4", "claude-3-5-haiku"}
+}  # fmt: skip
+# Past their deprecation date on 2026-12-04 (priced, never routed to).
+DEPRECATED = {
+    "claude-3-5-haiku", "claude-mythos-preview", "claude-opus-4", "claude-opus-4-1",
+    "claude-sonnet-4", "claude-sonnet-4-5", "gemini-2.5-flash", "gemini-2.5-pro",
+    "gemini-3.1-flash-lite", "gemini-3.1-flash-lite-preview", "gpt-4.1", "gpt-4.1-mini",
+    "gpt-4.1-nano", "gpt-4o", "gpt-4o-2024-05-13", "gpt-4o-mini", "gpt-5", "gpt-5-mini",
+    "gpt-5-nano", "gpt-5.1", "gpt-5.4-nano",
+}  # fmt: skip
+DAY = date(2026, 12, 4)
 PROVIDERS = ("anthropic", "gemini", "openai")
 
 
@@ -62,24 +72,19 @@ def test_every_packaged_model_has_the_expected_tier() -> None:
     assert {model: tier_of(model) for model in catalog()} == EXPECTED_TIERS
 
 
-def test_retired_models_are_priced_but_not_routable() -> None:
-    assert {m for m, p in catalog().items() if not p.routable} == RETIRED
+def test_deprecated_models_are_priced_but_not_routable() -> None:
+    assert {m for m, p in catalog().items() if not p.routable_on(DAY)} == DEPRECATED
+    for model in DEPRECATED:
+        assert all(model not in {p.model for p in routable_models(pr, t, DAY)}
+                   for pr in PROVIDERS for t in TIERS)  # fmt: skip
 
 
 def test_tiers_rise_with_price_within_a_provider() -> None:
-    # A dearer tier never lists a lower output price than a cheaper tier's dearest model
-    # (gpt-5 ties gpt-4o at $10: its reasoning tokens make real answers dearer).
+    # The cheapest model of a dearer tier never lists a lower output price than the
+    # cheapest of a cheaper tier: what the router picks for a tier rises with the tier.
     for provider in PROVIDERS:
-        ceilings = [
-            max((p.output for p in routable_models(provider, t)), default=None) for t in TIERS
-        ]
-        floors = [
-            min((p.output for p in routable_models(provider, t)), default=None) for t in TIERS
-        ]
-        for low in range(len(TIERS)):
-            for high in range(low + 1, len(TIERS)):
-                if ceilings[low] is not None and floors[high] is not None:
-                    assert ceilings[low] <= floors[high], (provider, TIERS[low], TIERS[high])
+        floors = [min(p.output for p in routable_models(provider, t, DAY)) for t in TIERS]
+        assert floors == sorted(floors), provider
 
 
 def test_tier_of_aliases_unknown_and_local_models() -> None:
@@ -100,14 +105,14 @@ def test_cheaper_and_dearer_step_once_and_stop_at_the_ends() -> None:
     ("provider", "tier", "model"),
     [
         ("anthropic", "small", "claude-haiku-4-5"),  # claude-3-5-haiku is cheaper but retired
-        ("anthropic", "medium", "claude-sonnet-4-5"),
-        ("anthropic", "large", "claude-opus-4-5"),
-        ("openai", "small", "gpt-5-nano"),
-        ("openai", "medium", "gpt-4.1"),
-        ("openai", "large", "gpt-5"),
+        ("anthropic", "medium", "claude-sonnet-5"),
+        ("anthropic", "large", "claude-opus-5-5"),
+        ("openai", "small", "gpt-6-luna"),  # gpt-5-nano is cheaper but deprecated
+        ("openai", "medium", "gpt-6.1-terra"),
+        ("openai", "large", "gpt-6-sol"),
         ("gemini", "small", "gemini-2.5-flash-lite"),
-        ("gemini", "medium", None),
-        ("gemini", "large", "gemini-2.5-pro"),
+        ("gemini", "medium", "gemini-4-hydrogen"),
+        ("gemini", "large", "gemini-4-argon"),
         ("ollama", "small", None),
     ],
 )
@@ -119,11 +124,13 @@ def test_catalog_cheapest_routable_model_serves_a_tier(
 
 def test_tenant_overrides_win_then_deployment_defaults() -> None:
     defaults = deployment_defaults(Settings())
-    assert defaults == ("claude-haiku-4-5", "gpt-4o-mini", "gemini-2.5-flash")
-    assert model_for_tier("openai", "small", None, preferred=defaults) == "gpt-4o-mini"
-    assert model_for_tier("gemini", "small", None, preferred=defaults) == "gemini-2.5-flash"
+    assert defaults == ("claude-haiku-4-5", "gpt-5.4-mini", "gemini-2.5-flash-lite")
+    assert model_for_tier("openai", "small", None, preferred=defaults) == "gpt-5.4-mini"
+    assert model_for_tier("gemini", "small", None, preferred=defaults) == "gemini-2.5-flash-lite"
     # a default of another tier does not change what a tier means
-    assert model_for_tier("openai", "medium", None, preferred=defaults) == "gpt-4.1"
+    assert model_for_tier("openai", "medium", None, preferred=defaults) == "gpt-6.1-terra"
+    # a deprecated default is never routed to
+    assert model_for_tier("openai", "small", None, preferred=["gpt-4o-mini"]) == "gpt-6-luna"
     # a retired default is never routed to
     assert model_for_tier("anthropic", "small", None, preferred=["claude-3-5-haiku"]) == (
         "claude-haiku-4-5"
@@ -132,14 +139,15 @@ def test_tenant_overrides_win_then_deployment_defaults() -> None:
     assert model_for_tier("openai", "small", policy.tier_models, preferred=defaults) == (
         "gpt-4.1-mini"
     )
-    assert model_for_tier("openai", "large", policy.tier_models, preferred=defaults) == "gpt-5"
+    assert model_for_tier("openai", "large", policy.tier_models, preferred=defaults) == "gpt-6-sol"
     local = {"ollama": {"small": "ollama/llama3.2"}}
     assert model_for_tier("ollama", "small", local) == "ollama/llama3.2"
 
 
 def test_nearest_model_prefers_a_dearer_tier_when_one_is_missing() -> None:
-    assert nearest_model("gemini", "medium") == ("large", "gemini-2.5-pro")
-    assert nearest_model("anthropic", "medium") == ("medium", "claude-sonnet-4-5")
+    no_medium = {"ollama": {"small": "ollama/small", "large": "ollama/large"}}
+    assert nearest_model("ollama", "medium", no_medium) == ("large", "ollama/large")
+    assert nearest_model("anthropic", "medium") == ("medium", "claude-sonnet-5")
     only_small = {"ollama": {"small": "ollama/llama3.2"}}
     assert nearest_model("ollama", "large", only_small) == ("small", "ollama/llama3.2")
     assert nearest_model("ollama", "large") is None
@@ -163,23 +171,28 @@ def test_alternates_try_other_providers_first_then_siblings() -> None:
     found = alternates("anthropic", "claude-haiku-4-5", {"anthropic", "openai", "gemini"})
     assert found == [
         ("gemini", "gemini-2.5-flash-lite"),
-        ("gemini", "gemini-2.5-flash"),
-        ("openai", "gpt-5-nano"),
-        ("openai", "gpt-4.1-nano"),
-        ("openai", "gpt-4o-mini"),
-        ("openai", "gpt-4.1-mini"),  # $0.40 + $1.60
-        ("openai", "gpt-5-mini"),  # $0.25 + $2.00
+        ("gemini", "gemini-3.5-flash-lite"),
+        ("gemini", "gemini-3-flash-preview"),
+        ("gemini", "gemini-3.6-flash"),
+        ("gemini", "gemini-3.7-flash"),
+        ("gemini", "gemini-3.8-flash"),
+        ("openai", "gpt-6-luna"),
+        ("openai", "gpt-5.6-luna"),
+        ("openai", "gpt-5.4-mini"),  # $0.75 + $4.50
     ]
 
 
 def test_alternates_on_one_provider_are_its_other_same_tier_models() -> None:
-    assert alternates("openai", "gpt-4o", {"openai"}) == [("openai", "gpt-4.1")]
+    assert alternates("openai", "gpt-5.6-terra", {"openai"}) == [("openai", "gpt-6.1-terra")]
     assert alternates("openai", "gpt-4o-2024-08-06", {"openai", "anthropic"}) == [
-        ("anthropic", "claude-sonnet-4-5"),
-        ("openai", "gpt-4.1"),
+        ("anthropic", "claude-sonnet-5"),
+        ("anthropic", "claude-sonnet-5-5"),
+        ("anthropic", "claude-sonnet-4-6"),
+        ("openai", "gpt-6.1-terra"),
+        ("openai", "gpt-5.6-terra"),
     ]
     # unavailable providers are skipped; a lone model has no alternates
-    assert alternates("anthropic", "claude-sonnet-4-5", {"anthropic"}) == []
+    assert alternates("anthropic", "claude-haiku-4-5", {"anthropic"}) == []
 
 
 @pytest.mark.parametrize("model", sorted(EXPECTED_TIERS))

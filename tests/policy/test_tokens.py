@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from app.costing.calculator import cost_and_savings
 from app.costing.catalog import UnknownModelError, catalog
+from app.costing.rates import Mode
 from app.emulator import anthropic_api, openai_api
 from app.emulator.tokens import total_tokens
 from app.events import Message
@@ -18,6 +19,8 @@ from app.policy.tokens import estimate_input_tokens, estimate_text_tokens, worst
 from app.providers.base import Usage
 
 MODELS = sorted(catalog())
+# (model, mode) for every service mode each catalog model is sold in.
+MODEL_MODES = sorted((m, mode) for m, price in catalog().items() for mode in price.modes)
 roles = st.sampled_from(["user", "assistant"])
 messages_strategy = st.lists(
     st.builds(Message, role=roles, content=st.text(min_size=1, max_size=300)),
@@ -103,22 +106,25 @@ def test_every_extra_message_costs_at_least_its_overhead(
 
 
 @pytest.mark.parametrize(
-    ("model", "batch", "ttl_1h", "expected"),
+    ("model", "mode", "ttl_1h", "expected"),
     [
         # 1,000 input at the 5-minute write price $3.75 + 500 output at $15 per million
-        ("claude-sonnet-4-5", False, False, "0.01125"),
-        ("claude-sonnet-4-5", True, False, "0.005625"),
+        ("claude-sonnet-4-6", "standard", False, "0.01125"),
+        ("claude-sonnet-4-6", "batch", False, "0.005625"),
         # 1-hour writes: $6 per million input
-        ("claude-sonnet-4-5", False, True, "0.0135"),
-        ("claude-sonnet-4-5", True, True, "0.00675"),
+        ("claude-sonnet-4-6", "standard", True, "0.0135"),
+        ("claude-sonnet-4-6", "batch", True, "0.00675"),
         # OpenAI has no write surcharge: $2.50 input, $10 output
-        ("gpt-4o", False, False, "0.0075"),
-        ("gpt-4o", True, True, "0.00375"),
-        ("gpt-4o-2024-08-06", False, False, "0.0075"),  # an alias prices as its model
+        ("gpt-4o", "standard", False, "0.0075"),
+        ("gpt-4o", "batch", True, "0.00375"),
+        ("gpt-4o-2024-08-06", "standard", False, "0.0075"),  # an alias prices as its model
+        # flex and priority at their own rates: gpt-5.4 $1.25/$7.50 flex, $5/$30 priority
+        ("gpt-5.4", "flex", False, "0.005"),
+        ("gpt-5.4", "priority", False, "0.02"),
     ],
 )
-def test_worst_case_examples(model: str, batch: bool, ttl_1h: bool, expected: str) -> None:
-    cost = worst_case_cost(model, 1000, 500, batch=batch, cache_write_1h=ttl_1h)
+def test_worst_case_examples(model: str, mode: Mode, ttl_1h: bool, expected: str) -> None:
+    cost = worst_case_cost(model, 1000, 500, mode=mode, cache_write_1h=ttl_1h)
     assert cost == Decimal(expected)
     assert isinstance(cost, Decimal)
 
@@ -142,22 +148,24 @@ def bounded_usage(draw: st.DrawFn, ttl_1h: bool) -> tuple[int, int, Usage]:
     return input_tokens, max_tokens, usage
 
 
-@given(st.sampled_from(MODELS), st.booleans(), st.booleans(), st.data())
+@given(st.sampled_from(MODEL_MODES), st.booleans(), st.data())
 def test_worst_case_is_never_below_the_real_cost(
-    model: str, batch: bool, ttl_1h: bool, data: st.DataObject
+    model_mode: tuple[str, Mode], ttl_1h: bool, data: st.DataObject
 ) -> None:
+    model, mode = model_mode
     input_tokens, max_tokens, usage = data.draw(bounded_usage(ttl_1h))
-    reserved = worst_case_cost(model, input_tokens, max_tokens, batch=batch, cache_write_1h=ttl_1h)
+    reserved = worst_case_cost(model, input_tokens, max_tokens, mode=mode, cache_write_1h=ttl_1h)
     cost, _, _ = cost_and_savings(
-        usage, model=model, requested_model=model, batch=batch, cache_ttl_1h=ttl_1h
+        usage, model=model, requested_model=model, mode=mode, cache_ttl_1h=ttl_1h
     )
     assert reserved >= cost
 
 
-@given(st.sampled_from(MODELS), st.booleans(), st.booleans(), st.integers(0, 500_000))
+@given(st.sampled_from(MODEL_MODES), st.booleans(), st.integers(0, 500_000))
 def test_worst_case_is_reached_by_the_dearest_usage(
-    model: str, batch: bool, ttl_1h: bool, input_tokens: int
+    model_mode: tuple[str, Mode], ttl_1h: bool, input_tokens: int
 ) -> None:
+    model, mode = model_mode
     # Every input token written to the cache at the flagged TTL and the full max_tokens out:
     # the bound is tight, not merely safe.
     usage = Usage(
@@ -166,17 +174,17 @@ def test_worst_case_is_reached_by_the_dearest_usage(
         cache_write_1h_tokens=input_tokens if ttl_1h else 0,
     )
     cost, _, _ = cost_and_savings(
-        usage, model=model, requested_model=model, batch=batch, cache_ttl_1h=ttl_1h
+        usage, model=model, requested_model=model, mode=mode, cache_ttl_1h=ttl_1h
     )
-    assert worst_case_cost(model, input_tokens, 700, batch=batch, cache_write_1h=ttl_1h) == cost
+    assert worst_case_cost(model, input_tokens, 700, mode=mode, cache_write_1h=ttl_1h) == cost
 
 
 def test_worst_case_of_a_local_model_is_zero() -> None:
-    assert worst_case_cost("ollama/llama3.2", 10_000, 1000, batch=False) == 0
+    assert worst_case_cost("ollama/llama3.2", 10_000, 1000, mode="standard") == 0
 
 
 def test_worst_case_rejects_unknown_models_and_negative_counts() -> None:
     with pytest.raises(UnknownModelError):
-        worst_case_cost("gpt-imaginary", 10, 10, batch=False)
+        worst_case_cost("gpt-imaginary", 10, 10, mode="standard")
     with pytest.raises(ValueError, match=">= 0"):
-        worst_case_cost("gpt-4o", -1, 10, batch=False)
+        worst_case_cost("gpt-4o", -1, 10, mode="standard")

@@ -138,7 +138,7 @@ def test_adapter_applies_the_catalog_minimum() -> None:
     assert big_minimum > 1100  # the system prompt below is cacheable for Sonnet only
     haiku = adapter.params(chat(U1, model="claude-haiku-4-5"))
     assert haiku["system"] == SYSTEM
-    sonnet = adapter.params(chat(U1, model="claude-sonnet-4-5"))
+    sonnet = adapter.params(chat(U1, model="claude-sonnet-4-6"))
     assert sonnet["system"] == marked(SYSTEM)
 
 

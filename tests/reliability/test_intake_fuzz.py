@@ -29,7 +29,14 @@ from tests.integration.harness import Deployment
 from tests.reliability.support import FINAL_STATUSES, Publisher, read_json
 
 TENANTS = ("acme", "globex")
-MODELS = ("auto", "claude-haiku-4-5", "gpt-4o-mini", "gemini-2.5-flash", "auto", "gpt-imaginary")
+MODELS = (
+    "auto",
+    "claude-haiku-4-5",
+    "gpt-4o-mini",
+    "gemini-2.5-flash-lite",
+    "auto",
+    "gpt-imaginary",
+)
 FIELDS = ("event_type", "request_id", "tenant_id", "messages", "max_tokens", "model",
           "priority", "provider", "system", "deadline_s", "temperature", "metadata",
           "cache_ttl_s", "created_at", "service")  # fmt: skip

@@ -31,7 +31,7 @@ KEYS = {
     "OPENAI_API_KEY": f"sk-test-SECRET-{TOKEN}o",
     "GEMINI_API_KEY": f"AIza-test-SECRET-{TOKEN}g",
 }
-MODELS = ("claude-haiku-4-5", "gpt-4o-mini", "gemini-2.5-flash")
+MODELS = ("claude-haiku-4-5", "gpt-4o-mini", "gemini-2.5-flash-lite")
 
 
 def with_keys(deployment: Deployment, keys: dict[str, str]) -> None:

@@ -31,8 +31,9 @@ async def test_model_switch(store: CostStore, tenant: str) -> None:
     )  # fmt: skip
     [rec] = await recs(store, tenant, "model_switch")
     assert (rec.use_case, rec.model) == ("summarize", "claude-sonnet-4-5")
-    assert "claude-haiku-4-5" in rec.title  # the next cheaper, not older, Anthropic model
-    assert rec.estimated_monthly_saving_usd == Decimal("90.00")  # ($4.50 - $1.50) x 30
+    # the next cheaper, not older, routable Anthropic model ($2 / $10)
+    assert "claude-sonnet-5-5" in rec.title
+    assert rec.estimated_monthly_saving_usd == Decimal("45.00")  # ($4.50 - $3.00) x 30
     assert rec.confidence == 0.5 and rec.sample_requests == 100
 
     cheapest = f"{tenant}-nano"
@@ -41,6 +42,26 @@ async def test_model_switch(store: CostStore, tenant: str) -> None:
              output_tokens=1_000, cost="0.0009")
     )  # fmt: skip
     assert await recs(store, cheapest, "model_switch") == []
+
+
+async def test_model_migration_from_deprecated_models(store: CostStore, tenant: str) -> None:
+    # gpt-4o ($2.50 / $10) retires on 2027-01-14; its successor gpt-5.6-terra is $2 / $12.
+    await store.insert(
+        many(tenant, 100, use_case="chat", provider="openai", model="gpt-4o",
+             input_tokens=10_000, output_tokens=1_000, cost="0.035")
+    )  # fmt: skip
+    # gemini-2.5-flash ($0.30 / $2.50) retired on 2026-12-01: 3 Flash ($0.50 / $3) costs more.
+    await store.insert(
+        many(tenant, 100, use_case="tag", provider="gemini", model="gemini-2.5-flash",
+             input_tokens=10_000, output_tokens=1_000, cost="0.0055")
+    )  # fmt: skip
+    found = {r.model: r for r in await recs(store, tenant, "model_migration")}
+    assert found["gpt-4o"].title == "Migrate chat from gpt-4o to gpt-5.6-terra"
+    assert found["gpt-4o"].estimated_monthly_saving_usd == Decimal("9.00")  # $0.003 x 100 x 30
+    assert "retires on 2027-01-14" in found["gpt-4o"].detail
+    flash = found["gemini-2.5-flash"]
+    assert flash.estimated_monthly_saving_usd == Decimal("-7.50")  # shown although it costs
+    assert "adds $7.50 a month" in flash.detail and "(retired now)" in flash.detail
 
 
 async def test_batch_path(store: CostStore, tenant: str) -> None:
@@ -101,7 +122,12 @@ async def test_ordering_confidence_and_empty(store: CostStore, tenant: str) -> N
         + many(tenant, 400, use_case="b", model="gpt-5", provider="openai", cost="0.01")
     )
     found = await recommendations(store.pool, DAY, DAY, tenant)
-    savings = [r.estimated_monthly_saving_usd for r in found]
+    # migrations off deprecated models (claude-sonnet-4-5, gpt-5) come first, by size
+    migrations = [r for r in found if r.kind == "model_migration"]
+    assert found[: len(migrations)] == migrations and {r.model for r in migrations} == {
+        "claude-sonnet-4-5", "gpt-5"
+    }  # fmt: skip
+    savings = [r.estimated_monthly_saving_usd for r in found[len(migrations) :]]
     assert savings == sorted(savings, reverse=True) and savings[0] > 0
     assert found == await recommendations(store.pool, DAY, DAY, tenant)  # deterministic
     assert confidence(0) == 0 < confidence(5) < confidence(400) < 1
@@ -110,5 +136,5 @@ async def test_ordering_confidence_and_empty(store: CostStore, tenant: str) -> N
     # the same data over a 7-day range is a seventh of the monthly estimate
     week = await recommendations(store.pool, DAY, date(2026, 5, 10), tenant)
     assert [r.kind for r in week] == [r.kind for r in found]
-    for weekly, daily in zip(week, savings, strict=True):
+    for weekly, daily in zip(week, [r.estimated_monthly_saving_usd for r in found], strict=True):
         assert abs(weekly.estimated_monthly_saving_usd * 7 - daily) <= Decimal("0.07")

@@ -113,6 +113,7 @@ async def test_savings_by_lever(store: CostStore, tenant: str) -> None:
         ("batch", Decimal("1.00")),
         ("response_cache", Decimal("1.00")),
         ("prompt_cache", Decimal("0.25")),
+        ("flex", Decimal(0)),
         ("pattern", Decimal(0)),
         ("routing", Decimal(0)),
     ]

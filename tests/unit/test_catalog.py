@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import fields
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from app.costing.catalog import (
     price_of,
     reload_catalog,
 )
+from app.costing.rates import TOKEN_CLASSES, Rates
 
 PROVIDERS = {"anthropic", "openai", "gemini"}
 ORIGINAL_IDS = {"claude-haiku-4-5", "claude-sonnet-4-5", "gpt-4o-mini", "gpt-4o"}
@@ -83,6 +83,27 @@ def test_catalog_covers_every_provider_and_keeps_the_original_ids() -> None:
         "gemini-2.5-pro",
         "gemini-2.5-flash",
         "gemini-2.5-flash-lite",
+        # current models (issue 15): Opus 4.5-4.8, Sonnet 4.6, Haiku 4.5, GPT-5.1-5.6,
+        # Gemini 2.5 Flash-Lite and the 3.x Flash, Flash-Lite and Pro models
+        "claude-opus-4-6",
+        "claude-opus-4-7",
+        "claude-opus-4-8",
+        "claude-sonnet-4-6",
+        "gpt-5.1",
+        "gpt-5.2",
+        "gpt-5.4",
+        "gpt-5.4-mini",
+        "gpt-5.4-nano",
+        "gpt-5.5",
+        "gpt-5.6",
+        "gpt-5.6-luna",
+        "gpt-5.6-sol",
+        "gpt-5.6-terra",
+        "gemini-3-flash-preview",
+        "gemini-3.1-flash-lite",
+        "gemini-3.1-pro-preview",
+        "gemini-3.5-flash",
+        "gemini-3.5-flash-lite",
     ):
         assert expected in models
 
@@ -99,47 +120,105 @@ def test_original_prices_are_unchanged() -> None:
     }
 
 
+def _all_rates(price: ModelPrice) -> list[tuple[str, Rates]]:
+    found = [(mode, rates) for mode, rates in price.modes.items()]
+    if price.long_context is not None:
+        found += [(f"long {mode}", r) for mode, r in price.long_context.modes.items()]
+    return found
+
+
 @pytest.mark.parametrize("model", sorted(catalog()))
 def test_every_model_is_complete_and_sane(model: str) -> None:
     price = catalog()[model]
-    for f in fields(ModelPrice):
-        if f.name not in ("aliases", "note"):
-            assert getattr(price, f.name) is not None, f.name
     assert price.model == model
     assert price.provider in PROVIDERS
-    for value in (price.input, price.output, price.cache_write_5m, price.cache_write_1h):
-        assert value > 0
-    assert 0 < price.cache_read < price.input
-    assert price.cache_write_5m >= price.input
-    assert price.cache_write_1h >= price.cache_write_5m
-    assert price.batch_discount == Decimal("0.50")
+    assert "standard" in price.modes
+    assert price.routable is not None
+    for where, r in _all_rates(price):
+        assert r.input > 0 and r.output > 0, where
+        assert 0 < r.cache_read <= r.input, where
+        assert r.cache_write_5m >= r.input, where
+        assert r.cache_write_1h >= r.cache_write_5m, where
+        assert r.cache_write_extended >= r.cache_write_1h, where
     assert price.min_cacheable_tokens > 0
     assert price.context_window >= 128_000
     assert date(2024, 1, 1) <= price.effective <= date.today()
+    assert price.note, "every entry says where its figures come from"
+
+
+@pytest.mark.parametrize("model", sorted(m for m, p in catalog().items() if p.long_context))
+def test_long_context_rates_are_never_below_the_short_ones(model: str) -> None:
+    # Budgets reserve at the band of an over-estimated prompt: that is only safe when the
+    # long band is never cheaper, class by class.
+    price = catalog()[model]
+    assert price.long_context is not None
+    assert price.long_context.above_tokens in (200_000, 272_000)
+    for mode, long in price.long_context.modes.items():
+        short = price.modes[mode]
+        for cls in TOKEN_CLASSES:
+            assert long.of(cls) >= short.of(cls), (mode, cls)
 
 
 @pytest.mark.parametrize("model", sorted(catalog()))
-def test_provider_cache_conventions(model: str) -> None:
+def test_anthropic_cache_write_conventions(model: str) -> None:
     p = catalog()[model]
-    if p.provider == "anthropic":
-        assert p.cache_write_5m == p.input * Decimal("1.25")
-        assert p.cache_write_1h == p.input * 2
-        assert p.cache_read == p.input / 10
-    else:  # OpenAI and Gemini: no write surcharge, whatever the TTL
-        assert p.cache_write_5m == p.cache_write_1h == p.input
+    for where, r in _all_rates(p):
+        if p.provider == "anthropic":
+            assert r.cache_write_5m == r.input * Decimal("1.25"), where
+            assert r.cache_write_1h == r.input * 2, where
+        elif not p.model.startswith(("gpt-5.6", "gpt-6")):
+            # no write surcharge, whatever the TTL (the 5.6 and 6 families list one)
+            assert r.cache_write_5m == r.cache_write_1h == r.input, where
 
 
 @pytest.mark.parametrize("model", sorted(catalog()))
 def test_calculator_quantum_is_exact_for_every_price(model: str) -> None:
-    p = catalog()[model]
-    for per_token in (p.input, p.output, p.cache_write_5m, p.cache_write_1h, p.cache_read):
-        for value in (per_token, per_token * (1 - p.batch_discount)):
-            assert value == value.quantize(QUANTUM), (model, value)
+    for where, r in _all_rates(catalog()[model]):
+        for cls in TOKEN_CLASSES:
+            assert r.of(cls) == r.of(cls).quantize(QUANTUM), (model, where, cls)
 
 
-def test_gemini_pro_says_only_the_low_tier_is_modelled() -> None:
-    note = price_of("gemini-2.5-pro").note
-    assert note is not None and "200k" in note
+def test_context_bands_are_modelled() -> None:
+    pro = price_of("gemini-2.5-pro")
+    assert pro.long_context is not None and pro.long_context.above_tokens == 200_000
+    assert pro.rates("standard", 200_001).input * MILLION == Decimal("2.5")
+    assert price_of("gpt-5.4").rates("flex", 272_001).output * MILLION == Decimal("11.25")
+
+
+# ------------------------------------------------------------------ life cycle
+
+
+def test_retired_models_stay_priced_and_name_a_successor() -> None:
+    sonnet = price_of("claude-sonnet-4-5")
+    assert sonnet.retires == date(2026, 11, 30)
+    assert sonnet.successor == "claude-sonnet-4-6"
+    assert sonnet.deprecated is not None and sonnet.deprecated <= sonnet.retires
+    assert sonnet.status_on(date(2026, 11, 30)) == "retired"
+    assert price_of("gpt-5").status_on(date(2026, 12, 4)) == "deprecated"
+    assert sonnet.input * MILLION == 3
+    for model in ("gemini-2.5-pro", "gemini-2.5-flash"):
+        assert price_of(model).retires == date(2026, 12, 1)
+    for model in ("gpt-5", "gpt-5-mini", "gpt-5-nano"):
+        assert price_of(model).retires == date(2026, 12, 11)
+    assert price_of("claude-sonnet-4-6").status_on(date(2026, 12, 4)) == "active"
+
+
+@pytest.mark.parametrize("model", sorted(m for m, p in catalog().items() if p.retires))
+def test_every_retiring_model_has_a_living_successor(model: str) -> None:
+    price = catalog()[model]
+    assert price.deprecated is not None and price.deprecated <= price.retires
+    assert price.successor, f"{model} retires on {price.retires} and names no successor"
+    successor = catalog()[price.successor]
+    assert successor.provider == price.provider
+    assert successor.status_on(price.retires) != "retired"
+
+
+def test_the_router_only_sees_models_before_their_deprecation() -> None:
+    sonnet = price_of("claude-sonnet-4-5")
+    assert sonnet.deprecated is not None
+    assert sonnet.routable_on(sonnet.deprecated - timedelta(days=1))
+    assert not sonnet.routable_on(sonnet.deprecated)
+    assert not price_of("claude-fable-5").tier  # priced, never routed to
 
 
 # ------------------------------------------------------------------ aliases
@@ -166,8 +245,8 @@ def test_aliases_resolve_to_the_canonical_price(alias: str, model: str) -> None:
 
 def test_old_gpt_4o_snapshot_is_not_an_alias() -> None:
     # gpt-4o-2024-05-13 bills $5 / $15: pricing it as gpt-4o would be wrong.
-    with pytest.raises(UnknownModelError):
-        price_of("gpt-4o-2024-05-13")
+    assert canonical_model("gpt-4o-2024-05-13") == "gpt-4o-2024-05-13"
+    assert price_of("gpt-4o-2024-05-13").input * MILLION == 5
 
 
 def test_no_alias_shadows_a_model() -> None:
@@ -296,8 +375,86 @@ def test_local_models_cost_nothing_unless_priced() -> None:
     assert price.provider == "ollama"
     cost, baseline, _ = cost_and_savings(
         Usage(input_tokens=1000, output_tokens=500), model="ollama/llama3.2",
-        requested_model="ollama/llama3.2", batch=False,
+        requested_model="ollama/llama3.2", mode="standard",
     )  # fmt: skip
     assert cost == baseline == 0
     with pytest.raises(UnknownModelError):
         price_of("ollama/")
+
+
+MODES_ENTRY = """
+    provider: openai
+    min_cacheable_tokens: 1024
+    context_window: 400000
+    effective: 2026-01-01
+    prices:
+      standard: {input: "2.00", output: "8.00", cache_read: "0.20"}
+      batch: {input: "1.00", output: "4.00"}
+    long_context:
+      above_tokens: 272000
+      prices:
+        standard: {input: "4.00", output: "12.00", cache_read: "0.40"}
+        batch: {input: "2.00", output: "6.00"}
+"""
+
+
+def test_override_in_the_modes_shape(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _use_override(monkeypatch, tmp_path / "prices.yaml", _doc("acme-llm", MODES_ENTRY))
+    price = reload_catalog()["acme-llm"]
+    assert set(price.modes) == {"standard", "batch"}
+    assert price.rates("batch").cache_read == price.rates("batch").input  # falls back to input
+    assert price.rates("standard").cache_write_1h == price.input  # 1h -> 5m -> input
+    assert price.rates("batch", 272_001).output * MILLION == 6
+
+
+def test_legacy_override_bills_its_batch_discount_on_every_class(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _use_override(monkeypatch, tmp_path / "prices.yaml", _doc("acme-llm"))
+    price = reload_catalog()["acme-llm"]
+    assert price.rates("batch").cache_write_1h * MILLION == Decimal("2.40")
+    assert price.rates("batch").cache_read * MILLION == Decimal("0.12")
+
+
+def test_override_keeps_the_packaged_life_cycle(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _use_override(monkeypatch, tmp_path / "prices.yaml", _doc("gpt-5", MODES_ENTRY))
+    price = reload_catalog()["gpt-5"]
+    assert price.retires == date(2026, 12, 11) and price.successor == "gpt-5.4"
+    assert price.input * MILLION == 2
+
+
+@pytest.mark.parametrize(
+    ("entry", "field", "problem"),
+    [
+        (MODES_ENTRY.replace("      batch: {", "      turbo: {", 1), "prices.turbo", "mode"),
+        (
+            MODES_ENTRY.replace('cache_read: "0.20"', 'cache_reed: "0.2"'),
+            "standard.cache_reed",
+            "unknown token class",
+        ),
+        (
+            MODES_ENTRY.replace('      standard: {input: "2.00", ', "      standard: {", 1),
+            "prices.standard.input",
+            "missing price",
+        ),
+        (
+            MODES_ENTRY.replace('        batch: {input: "2.00", output: "6.00"}\n', ""),
+            "long_context.prices",
+            "same modes",
+        ),
+        (
+            MODES_ENTRY + "    deprecated: 2026-06-01\n    retires: 2026-05-01\n",
+            "retires",
+            "before 'deprecated'",
+        ),
+    ],
+)
+def test_malformed_modes_entry_names_the_field(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, entry: str, field: str, problem: str
+) -> None:
+    _use_override(monkeypatch, tmp_path / "prices.yaml", _doc("acme-llm", entry))
+    with pytest.raises(PricingConfigError, match=problem) as info:
+        reload_catalog()
+    assert info.value.field is not None and info.value.field.endswith(field)
