@@ -27,6 +27,7 @@ def utcnow() -> datetime:
 class Path(StrEnum):
     IMMEDIATE = "immediate"
     BATCH = "batch"
+    FLEX = "flex"  # the real-time API's flex tier: batch-like price, slower, may refuse
     RESPONSE_CACHE = "response_cache"
     PATTERN = "pattern"
     FALLBACK = "fallback"
@@ -83,7 +84,7 @@ class Admitted(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     request: RequestEvent
-    path: Literal["immediate", "batch"]
+    path: Literal["immediate", "batch", "flex"]
     provider: str
     model: str
     requested_model: str  # what the caller asked for; the baseline is priced on it

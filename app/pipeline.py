@@ -213,7 +213,10 @@ def build_faust_app(settings: Settings) -> faust.App:
         # Batch slices can be large; the llm.batches topic allows 16 MiB.
         "producer_max_request_size": 16 * 1024 * 1024,
         # Every provider call is bounded well below this (DESIGN.md: stream_wait_empty).
-        "broker_rebalance_timeout": max(60.0, settings.provider_timeout_s * 3),
+        # A call may wait on the flex tier, then on the standard one, then on a retry.
+        "broker_rebalance_timeout": max(
+            60.0, settings.provider_timeout_s * 3 + settings.flex_wait_s
+        ),
         "table_standby_replicas": 0,
         "broker_session_timeout": settings.session_timeout_s,
         "broker_heartbeat_interval": max(1.0, settings.session_timeout_s / 10),

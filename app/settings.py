@@ -67,6 +67,19 @@ class Settings(BaseSettings):
     batch_min_deadline_s: int = Field(
         3600, ge=1, description="a batch-priority request needs at least this deadline"
     )
+    flex_min_deadline_s: int = Field(
+        300,
+        ge=1,
+        description="a batch-priority request whose deadline is at least this (and too short "
+        "for the batch path) goes to the flex tier where the model and provider sell one",
+    )
+    flex_wait_s: float = Field(
+        45.0,
+        gt=0,
+        le=600,
+        description="longest a request waits on the flex tier (slow answers, retries after "
+        "'resource unavailable') before it is sent to the standard tier",
+    )
     window_max_requests: int = Field(500, ge=1, le=100_000)
     window_max_seconds: float = Field(2.0, gt=0, le=3600)
     # Under 1 MiB: the slice is also kept in a table whose changelog uses broker defaults.

@@ -26,11 +26,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from app.costing.rates import Mode
 from app.dispatch.answers import from_result
 from app.dispatch.fallback import answer_failure
+from app.dispatch.flex import FlexOutcome, flex_budget_s, try_flex
 from app.dispatch.ordered_acks import OrderedAcks
 from app.dispatch.requests import to_chat_request
-from app.events import Admitted, Path
+from app.events import Admitted, Path, utcnow
 from app.pipeline import Pipeline, log
 from app.providers.base import ChatResult
 from app.providers.circuit import CIRCUIT_OPEN
@@ -49,6 +51,8 @@ def register(p: Pipeline) -> None:
                 admitted = await p.parse_internal(Admitted, message)
                 if admitted is not None and admitted.path == "immediate":
                     await answer_immediately(p, admitted)
+                elif admitted is not None and admitted.path == "flex":
+                    await answer_flex(p, admitted)
             except BaseException:
                 # As in the batcher: left un-acked and untracked (still tracked, it would
                 # hold back every later ack of its partition and stall a rebalance).
@@ -83,15 +87,44 @@ async def answer_immediately(p: Pipeline, admitted: Admitted) -> None:
     await p.publish_answer(await answer_failure(p, admitted, result, Path.IMMEDIATE), admitted)
 
 
-async def call_provider(p: Pipeline, admitted: Admitted) -> ChatResult:
+async def answer_flex(p: Pipeline, admitted: Admitted) -> None:
+    """The flex tier first (app.dispatch.flex), then the standard tier if it will not do."""
+    standard_s = p.settings.provider_timeout_s * 2.5
+    budget = flex_budget_s(admitted, utcnow(), p.settings.flex_wait_s, standard_s)
+    outcome = FlexOutcome(None, 0, "no time left on the flex tier before the deadline")
+    if budget > 0 and p.circuits.allow(admitted.provider, admitted.model):
+
+        async def call(a: Admitted, tier: Mode | None, timeout_s: float) -> ChatResult:
+            return await call_provider(p, a, service_tier=tier, timeout_s=timeout_s)
+
+        outcome = await try_flex(admitted, call, budget)
+    if outcome.result is not None:
+        p.circuits.record(admitted.provider, admitted.model, outcome.result)
+        await p.publish_answer(from_result(admitted, outcome.result, Path.FLEX), admitted)
+        return
+    log.info("flex: %s for %s", outcome.why_standard, admitted.request.request_id)
+    reason = f"{admitted.route_reason}; {outcome.why_standard}"
+    await answer_immediately(
+        p, admitted.model_copy(update={"path": "immediate", "route_reason": reason})
+    )
+
+
+async def call_provider(
+    p: Pipeline,
+    admitted: Admitted,
+    *,
+    service_tier: Mode | None = None,
+    timeout_s: float | None = None,
+) -> ChatResult:
     """One bounded call to the admitted request's provider; never raises."""
     adapter = p.providers.get(admitted.provider)
-    request = to_chat_request(admitted)
+    request = to_chat_request(admitted, service_tier)
+    # The adapter has its own per-call timeout; this bound also covers its retries, and
+    # stays under the rebalance timeout so a rebalance never waits on a hung call.
+    bound = p.settings.provider_timeout_s * 2.5
     try:
-        # The adapter has its own per-call timeout; this bound also covers its retries, and
-        # stays under the rebalance timeout so a rebalance never waits on a hung call.
         return await asyncio.wait_for(
-            adapter.complete(request), timeout=p.settings.provider_timeout_s * 2.5
+            adapter.complete(request), timeout=min(bound, timeout_s or bound)
         )
     except TimeoutError:
         return _failure(admitted, "provider_timeout", "the provider did not answer in time")

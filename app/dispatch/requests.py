@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from app.costing.rates import Mode
 from app.events import Admitted
 from app.providers.base import ChatMessage, ChatRequest
 
 
-def to_chat_request(admitted: Admitted) -> ChatRequest:
+def to_chat_request(admitted: Admitted, service_tier: Mode | None = None) -> ChatRequest:
     request = admitted.request
     return ChatRequest(
         custom_id=request.request_id,  # adapters submit safe_custom_id() of it to batch APIs
@@ -17,6 +18,7 @@ def to_chat_request(admitted: Admitted) -> ChatRequest:
         max_tokens=request.max_tokens,
         system=request.system,
         temperature=request.temperature,
+        service_tier=service_tier,
     )
 
 

@@ -54,6 +54,17 @@ class EmulatorConfig(BaseModel):
     )
     seed: int | None = Field(default=0, description="Seed for fault dice; None = unseeded")
 
+    # --- the flex service tier (OpenAI chat completions with service_tier "flex") ----------
+    flex_latency_ms: int = Field(
+        default=250, ge=0, description="Extra latency of a flex call: flex is the slow tier"
+    )
+    flex_refusal_rate: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Share of flex calls refused (429)"
+    )
+    flex_refuse_next_n: int = Field(
+        default=0, ge=0, description="The next N flex calls are refused; consumed as they fire"
+    )
+
     # --- batches ---------------------------------------------------------------------------
     batch_delay_s: float = Field(default=2.0, ge=0.0)
     batch_error_rate: float = Field(default=0.0, ge=0.0, le=1.0)

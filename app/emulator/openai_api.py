@@ -17,6 +17,7 @@ from aiohttp import web
 from app.emulator.answers import synthesize
 from app.emulator.bodies import read_json_object
 from app.emulator.errors import ApiError, bad_request, new_request_id
+from app.emulator.flex import admit_flex
 from app.emulator.state import STATE_KEY, EmulatorState
 from app.emulator.tokens import Segment, block_segment, block_text, message_segment, request_segment
 
@@ -171,6 +172,8 @@ def create_completion(state: EmulatorState, params: Mapping[str, Any]) -> dict[s
 async def handle_chat_completion(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     params = validate_params(await read_json_object(request))
+    if params.get("service_tier") == "flex":
+        await admit_flex(state)
     return web.json_response(
         create_completion(state, params), headers={"x-request-id": new_request_id("openai")}
     )

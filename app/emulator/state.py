@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +25,7 @@ class EmulatorState:
         self.initial_config = config.model_copy(deep=True)
         self.config = config.model_copy(deep=True)
         self.faults = FaultInjector(config.seed)
+        self.flex_dice = random.Random(config.seed)  # flex refusals (app/emulator/flex.py)
         self.anthropic_cache = AnthropicPromptCache()
         self.openai_cache = OpenAIPromptCache()
         self.stats = Stats(config.request_log_size)
@@ -38,6 +40,7 @@ class EmulatorState:
         self.config = self.config.updated(changes)
         if "seed" in changes:
             self.faults.reseed(self.config.seed)
+            self.flex_dice.seed(self.config.seed)
         self.stats.resize_log(self.config.request_log_size)
         return self.config
 
@@ -46,6 +49,7 @@ class EmulatorState:
         await self.runner.cancel_all()
         self.config = self.initial_config.model_copy(deep=True)
         self.faults.reseed(self.config.seed)
+        self.flex_dice.seed(self.config.seed)
         self.anthropic_cache.store.clear()
         self.openai_cache.store.clear()
         self.stats = Stats(self.config.request_log_size)

@@ -103,6 +103,7 @@ async def decide(p: Pipeline, request: RequestEvent) -> Admitted | Answer:
             degrade=bool(over),
             day=today,
             baseline=policy.baseline,
+            flex_capable=p.providers.flex_capable(),
         )
     except RouteRejected as exc:
         return rejected(request, exc.code, exc.message, safety=recorded_safety)
@@ -141,6 +142,7 @@ async def decide(p: Pipeline, request: RequestEvent) -> Admitted | Answer:
         route.model,
         input_tokens,
         sent.max_tokens,
+        # flex falls back to the standard tier before its deadline: reserve for that
         mode="batch" if route.path == "batch" else "standard",
         cache_write_1h=route.path == "batch" and p.settings.anthropic_batch_cache_ttl_1h,
     )

@@ -9,7 +9,9 @@ the use case, else the provider's large-tier model (:func:`baseline_model`). The
 model is the cheapest one, not what a team calls when nothing chooses for it: measured
 against it, the router could only ever look like a cost. Under budget
 degradation (forecast over the monthly limit) a request that allows a long deadline is
-moved to the batch path even when it asked for ``immediate``.
+moved to the batch path even when it asked for ``immediate``. A request that may wait
+minutes but not the hours of a batch goes to the flex tier where the model has one
+(``_flex_allowed``).
 
 Model life cycle (catalog dates, app/costing/rates.py): a model past its ``retires`` date
 is rejected ``model_retired``, naming its successor; one past ``deprecated`` is still
@@ -39,7 +41,7 @@ class Route:
     provider: str
     model: str
     requested_model: str
-    path: str  # "immediate" | "batch"
+    path: str  # "immediate" | "batch" | "flex"
     tier: str | None = None
     reason: str = "requested"
     deprecated: ModelPrice | None = None  # set when a pinned model is past its deprecation
@@ -77,6 +79,7 @@ def choose_route(
     degrade: bool = False,
     day: date | None = None,
     baseline: BaselinePolicy | None = None,
+    flex_capable: AbstractSet[str] = frozenset(),
 ) -> Route:
     today = day or datetime.now(UTC).date()
     provider = request.provider or _provider_of(request.model, settings)
@@ -107,11 +110,13 @@ def choose_route(
         raise RouteRejected("model_retired", retired_message(model, price))
     batch_capable_here = provider in batch_capable and price.offers("batch")
     batch = _batch_allowed(request, settings, batch_capable_here, degrade=degrade)
+    flex_here = provider in flex_capable and price.offers("flex")
+    flex = not batch and _flex_allowed(request, settings, flex_here, degrade=degrade)
     return Route(
         provider=provider,
         model=model,
         requested_model=requested,
-        path="batch" if batch else "immediate",
+        path="batch" if batch else "flex" if flex else "immediate",
         tier=tier,
         reason=reason,
         deprecated=price if status == "deprecated" else None,
@@ -156,3 +161,20 @@ def _batch_allowed(
     if request.priority == "batch":
         return request.deadline_s is None or long_deadline
     return degrade and long_deadline
+
+
+def _flex_allowed(
+    request: RequestEvent, settings: Settings, provider_flex: bool, *, degrade: bool = False
+) -> bool:
+    """The flex tier answers in seconds to minutes at a batch-like price, or refuses.
+
+    For a caller who allowed a slow path (``priority: batch``, or any request while the
+    budget is degraded) whose deadline is minutes rather than hours: at least
+    ``flex_min_deadline_s`` (or none given), when the batch path was not taken.
+    """
+    if not provider_flex:
+        return False
+    deadline = request.deadline_s
+    if request.priority == "batch":
+        return deadline is None or deadline >= settings.flex_min_deadline_s
+    return degrade and deadline is not None and deadline >= settings.flex_min_deadline_s

@@ -31,6 +31,7 @@ class ChatRequest:
     max_tokens: int
     system: str | None = None
     temperature: float | None = None
+    service_tier: Mode | None = None  # "flex" asks for the flex tier; None: the default
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,7 @@ class Capabilities:
     batch_max_requests: int = 0  # provider cap per batch (0 = no batching)
     batch_max_bytes: int = 0
     min_cacheable_tokens: int = 1024  # default; the catalog has per-model values
+    flex: bool = False  # a flex service tier on the real-time API (``service_tier``)
 
 
 class ProviderError(Exception):

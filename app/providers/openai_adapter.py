@@ -73,6 +73,7 @@ class OpenAIAdapter:
         batch_max_requests=50_000,
         batch_max_bytes=200 * 1024 * 1024,
         min_cacheable_tokens=1024,
+        flex=True,
     )
 
     def __init__(
@@ -141,6 +142,7 @@ class OpenAIAdapter:
                     if request.temperature is not None
                     else openai.omit,
                     prompt_cache_key=cache_key if cache_key is not None else openai.omit,
+                    service_tier=request.service_tier or openai.omit,  # type: ignore[arg-type]
                 ),
                 self._retry,
             )

@@ -54,6 +54,7 @@ class ProviderRegistry:
         self._settings = settings
         self._adapters: dict[str, ProviderAdapter] = {}
         self._batch_capable: frozenset[str] | None = None
+        self._flex_capable: frozenset[str] | None = None
 
     def is_configured(self, provider: str) -> bool:
         return self._credentials(provider) is not None
@@ -68,6 +69,14 @@ class ProviderRegistry:
                 if self.is_configured(name) and capabilities(name).batching
             )
         return self._batch_capable
+
+    def flex_capable(self) -> frozenset[str]:
+        """Configured providers whose real-time API sells a flex tier (worked out once)."""
+        if self._flex_capable is None:
+            self._flex_capable = frozenset(
+                name for name in PROVIDERS if self.is_configured(name) and capabilities(name).flex
+            )
+        return self._flex_capable
 
     def uses_emulator(self, provider: str) -> bool:
         creds = self._credentials(provider)

@@ -66,7 +66,7 @@ def test_status_table_and_json(
     assert Decimal(budget["monthly_used_pct"]) == Decimal("0.16")
     assert [r["key"]["provider"] for r in status["by_provider"]["rows"]] == ["anthropic", "openai"]
     assert {r["key"]["model"] for r in status["by_model"]["rows"]} == {
-        "claude-sonnet-4-6",
+        "claude-sonnet-4-5",
         "gpt-4o-mini",
     }
     assert Decimal(status["forecast"]["daily_average_usd"]) == Decimal("0.016") / 7

@@ -86,6 +86,34 @@ async def test_the_service_tier_asked_for_is_the_one_reported(
     ]  # fmt: skip
 
 
+async def test_flex_is_slower_and_refused_when_out_of_capacity(
+    client: openai.AsyncOpenAI, http: httpx.AsyncClient
+) -> None:
+    await configure(http, flex_latency_ms=300, flex_refuse_next_n=2)
+    for _ in range(2):
+        with pytest.raises(openai.RateLimitError) as info:
+            await chat(client, user("hi"), service_tier="flex")
+        assert info.value.code == "resource_unavailable"
+        assert info.value.response.headers["retry-after-ms"] == "200"
+    started = time.monotonic()
+    served = await chat(client, user("hi"), service_tier="flex")
+    assert served.service_tier == "flex" and time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    assert (await chat(client, user("hi"))).service_tier == "default"  # the standard tier
+    assert time.monotonic() - started < 0.3
+    # a refusal rate refuses about that share of flex calls, from seeded dice
+    await configure(http, flex_latency_ms=0, flex_refusal_rate=0.5)
+    refusals = 0
+    for _ in range(40):
+        try:
+            await chat(client, user("hi"), service_tier="flex")
+        except openai.RateLimitError:
+            refusals += 1
+    assert 8 <= refusals <= 32
+    cache = (await http.get("/_emulator/stats")).json()["cache"]
+    assert cache["flex_refused"] == 2 + refusals and cache["flex_served"] == 1 + 40 - refusals
+
+
 async def test_max_completion_tokens_and_legacy_max_tokens(client: openai.AsyncOpenAI) -> None:
     capped = await chat(client, user("hello"), max_completion_tokens=7)
     assert capped.usage.completion_tokens == 7

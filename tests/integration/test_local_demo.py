@@ -39,10 +39,10 @@ def test_demo_answers_everything_on_tansu(postgres_dsn: str) -> None:
     _line(out, r"^  redactions +3  findings: email 2, phone 1$")
     _line(out, r"^  rejections +1  prompt_injection 1 \(1 expected\)$")
     routed = _line(out, r"^  auto-routed +4  models: (.*)$").group(1)
-    assert {"claude-haiku-4-5 1", "claude-opus-4-5 1", "gpt-4.1 1", "gpt-4o-mini 1"} == set(
+    assert {"claude-haiku-4-5 1", "claude-opus-5-5 1", "gpt-6.1-terra 1", "gpt-5.4-mini 1"} == set(
         routed.split(", ")
     )
-    _line(out, r"^    complexity:large +→ claude-opus-4-5 1 ")
+    _line(out, r"^    complexity:large +→ claude-opus-5-5 1 ")
     savings = _line(out, r"^Savings by lever \(Postgres\): (.*)$").group(1)
     levers = {name: Decimal(amount) for name, amount in re.findall(r"(\w+) \$(-?[\d.]+)", savings)}
     assert levers["pattern"] > 0 and levers["response_cache"] > 0 and levers["batch"] > 0
