@@ -165,6 +165,9 @@ def _request(run_id: str, i: int) -> dict[str, Any]:
         "use_case": "content",
         "metadata": {"demo_run": run_id, "n": i, "kind": kind},
     }
+    if not acme and i % 5 == 3:
+        # May wait minutes, not hours: OpenAI's flex tier, at about the batch price.
+        request["deadline_s"] = 900
     if kind == "auto":
         # A general assistant: no long system prompt, so the question decides the tier.
         request.update(model="auto", provider="anthropic" if acme else "openai",
