@@ -11,6 +11,7 @@ import faust
 from app.pipeline import build_pipeline
 from app.settings import Settings
 from app.topics import apply_topics, load_topics
+from app.worker_profile import profiled
 
 
 def ensure_topics(settings: Settings) -> int:
@@ -30,8 +31,9 @@ def run_worker(settings: Settings) -> int:
         return code
     pipeline = build_pipeline(settings)
     worker = faust.Worker(pipeline.app, loglevel=settings.log_level.lower(), quiet=True)
-    try:
-        worker.execute_from_commandline()
-    except SystemExit as exc:
-        return int(exc.code or 0)
+    with profiled():
+        try:
+            worker.execute_from_commandline()
+        except SystemExit as exc:
+            return int(exc.code or 0)
     return 0
