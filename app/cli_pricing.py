@@ -270,7 +270,8 @@ def _import(args: argparse.Namespace) -> int:
     for name in args.models:
         found = _find(table, name, args.provider)
         if found is None:
-            where = args.provider or "anthropic, openai or gemini"
+            *others, last = PROVIDER_KEYS
+            where = args.provider or f"{', '.join(others)} or {last}"
             return _usage(f"{name!r} is not a model of {where} in {path}")
         provider, model, entry = found
         if model in known_aliases:

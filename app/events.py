@@ -130,6 +130,10 @@ class ResponseEvent(BaseModel):
     route_reason: str | None = None  # why this model was chosen
     safety: SafetyOutcome | None = None  # redactions / flags applied before any provider
     fallback_reason: str | None = None  # set exactly when status is "fallback"
+    # What the provider says it billed (OpenRouter's usage.cost), when it says, and whether
+    # that differs from ``cost_usd`` by more than app/costing/reported.py's tolerance.
+    provider_reported_cost_usd: Money | None = None
+    cost_mismatch: bool | None = None
 
 
 class Savings(BaseModel):
@@ -169,6 +173,8 @@ class CostEvent(BaseModel):
     success: bool
     occurred_at: datetime
     route_reason: str | None = None  # why this model was chosen (router, experiment, request)
+    provider_reported_cost_usd: Money | None = None  # as on the answer
+    cost_mismatch: bool | None = None
 
     @staticmethod
     def stable_id(tenant_id: str, request_id: str) -> str:

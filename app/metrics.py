@@ -25,6 +25,16 @@ BASELINE = Counter(
 )
 SAVINGS = Counter("frugalflow_savings_usd_total", "USD saved, by lever", ["lever"])
 TOKENS = Counter("frugalflow_tokens_total", "Tokens billed, by class", ["token_class"])
+PROVIDER_REPORTED_COST = Counter(
+    "frugalflow_provider_reported_cost_usd_total",
+    "USD the providers that report a cost (OpenRouter) say they billed",
+    ["provider"],
+)
+PROVIDER_COST_MISMATCHES = Counter(
+    "frugalflow_provider_cost_mismatch_total",
+    "Answers whose provider-reported cost differs from FrugalFlow's beyond the tolerance",
+    ["provider", "model"],
+)
 COST_EVENTS_STORED = Counter(
     "frugalflow_cost_events_stored_total", "Cost events newly written to Postgres"
 )

@@ -1,7 +1,9 @@
-"""The Faust app, its topics and tables, and the wiring of every stage.
+"""What every stage shares: the Faust app, its topics, the ``Pipeline`` context (settings,
+providers, circuits, tables, live policy) and the outputs (answers, alerts, dead letters).
 
-``build_pipeline`` is the only place that creates a ``faust.App``; nothing is built at
-import time. Stages register their agents on the returned ``Pipeline``:
+This module imports no stage: stages import it, and ``app.wiring.build_pipeline`` (the
+only place that creates a ``faust.App`` for a worker; nothing is built at import time)
+registers every stage's agents on the ``Pipeline`` it returns:
 
     llm.requests ─ intake ─► llm.admitted ─┬─ immediate (concurrent SDK calls) ─┐
                                            └─ batcher (windows) ─► llm.batches   │
@@ -31,10 +33,10 @@ from app.experiments.models import Experiment, FeedbackEvent
 from app.faust_compat import faust_settings
 from app.intake.validate import Reason, dead_letter
 from app.kafka_compat import faust_overrides
-from app.policy.response_cache import CachedAnswer, ResponseCache, redis_client
+from app.policy.response_cache import CachedAnswer, ResponseCache
 from app.policy.semantic_cache import SemanticCache
 from app.policy.snapshot import PolicySnapshot
-from app.providers.circuit import CircuitBreakers, CircuitChange, CircuitConfig, CircuitState
+from app.providers.circuit import CircuitBreakers, CircuitChange, CircuitState
 from app.providers.registry import ProviderRegistry
 from app.settings import Settings
 
@@ -184,7 +186,7 @@ class Pipeline:
         )
 
 
-def _raw_topic(app: faust.App, settings: Settings, name: str) -> faust.TopicT:
+def raw_topic(app: faust.App, settings: Settings, name: str) -> faust.TopicT:
     # Raw bytes in and out: intake must see malformed input to dead-letter it, and every
     # value we write is a pydantic model serialized by us.
     return app.topic(
@@ -230,64 +232,7 @@ def build_faust_app(settings: Settings) -> faust.App:
     return faust.App(settings.app_id, **config)
 
 
-def build_pipeline(settings: Settings, providers: ProviderRegistry | None = None) -> Pipeline:
-    from app.dispatch import batch_ledger, batcher, immediate, poller
-    from app.experiments import agent as experiments
-    from app.experiments import live as live_experiments
-    from app.intake import agent as intake
-    from app.policy import ledger
-    from app.policy import live as live_policy
-    from app.sink import agent as sink
-
-    app = build_faust_app(settings)
-    topics = Topics(
-        requests=_raw_topic(app, settings, "llm.requests"),
-        admitted=_raw_topic(app, settings, "llm.admitted"),
-        responses=_raw_topic(app, settings, "llm.responses"),
-        cost_events=_raw_topic(app, settings, "llm.cost-events"),
-        dead_letter=_raw_topic(app, settings, "llm.dead-letter"),
-        alerts=_raw_topic(app, settings, "llm.alerts"),
-        batches=_raw_topic(app, settings, "llm.batches"),
-        feedback=_raw_topic(app, settings, "llm.feedback"),
-    )
-    pipeline = Pipeline(
-        settings=settings,
-        app=app,
-        topics=topics,
-        providers=providers or ProviderRegistry(settings),
-        circuits=CircuitBreakers(
-            CircuitConfig(
-                failure_threshold=settings.circuit_failure_threshold,
-                billing_threshold=settings.circuit_billing_threshold,
-                cooldown_s=settings.circuit_cooldown_s,
-            )
-        ),
-    )
-    pipeline.policy = PolicySnapshot.empty().with_base(settings.policy_defaults)
-    pipeline.circuits.add_listener(pipeline.alert_on_circuit)
-    if settings.redis_url is not None:
-        client = redis_client(
-            settings.redis_url.get_secret_value(), timeout_s=settings.redis_timeout_s
-        )
-        pipeline.response_cache = ResponseCache(client, timeout_s=settings.redis_timeout_s)
-    ledger.register(pipeline)
-    live_policy.register(pipeline)
-    intake.register(pipeline)
-    immediate.register(pipeline)
-    batcher.register(pipeline)
-    batch_ledger.register(pipeline)
-    poller.register(pipeline)
-    sink.register(pipeline)
-    experiments.register(pipeline)
-    live_experiments.register(pipeline)
-    from faust.sensors.prometheus import setup_prometheus_sensors
-
-    setup_prometheus_sensors(app, pattern="/metrics", name_prefix="frugalflow_faust")
-    _add_readiness_page(app)
-    return pipeline
-
-
-def _add_readiness_page(app: faust.App) -> None:
+def add_readiness_page(app: faust.App) -> None:
     """``/ready``: 200 once tables are recovered and no rebalance is running, else 503.
 
     Orchestrators (the Helm readiness probe, ``make demo``) wait for this, not for the

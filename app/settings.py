@@ -4,12 +4,14 @@ Frozen and validated: a bad value stops the worker with one readable line (see
 ``load_settings``). Secrets are ``SecretStr`` so they never print in logs or reprs.
 A few de-facto standard variables are honoured without the prefix
 (``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL``, ``REDIS_URL``, ``ANTHROPIC_API_KEY``,
-``OPENAI_API_KEY``) because every tool in this space reads them.
+``OPENAI_API_KEY``, ``GEMINI_API_KEY``, ``OPENROUTER_API_KEY``, ``CEREBRAS_API_KEY``)
+because every tool in this space reads them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import os
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AliasChoices,
@@ -19,7 +21,15 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.providers.compatible import (
+    CompatibleProvider,
+    EntryError,
+    clean_secret,
+    merged,
+    parse_entries,
+)
 
 
 class SettingsError(SystemExit):
@@ -111,6 +121,13 @@ class Settings(BaseSettings):
     gemini_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("FRUGALFLOW_GEMINI_API_KEY", "GEMINI_API_KEY")
     )
+    openrouter_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("FRUGALFLOW_OPENROUTER_API_KEY", "OPENROUTER_API_KEY"),
+    )
+    cerebras_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("FRUGALFLOW_CEREBRAS_API_KEY", "CEREBRAS_API_KEY")
+    )
     anthropic_base_url: str | None = None
     openai_base_url: str | None = None
     gemini_base_url: str | None = Field(
@@ -123,6 +140,12 @@ class Settings(BaseSettings):
     )
     emulator_url: str | None = Field(
         None, description="provider emulator used for every provider that has no key"
+    )
+    openai_compatible: Annotated[tuple[CompatibleProvider, ...], NoDecode] = Field(
+        (),
+        description="JSON list of named OpenAI-compatible providers (vLLM, a gateway, ...): "
+        "name, base_url, api_key or api_key_env, max_tokens_param, reports_cost, "
+        "vendor_models, free, models, default_price; see app/providers/compatible.py",
     )
     circuit_failure_threshold: int = Field(5, ge=1, le=1000)
     circuit_billing_threshold: int = Field(2, ge=1, le=1000)
@@ -179,7 +202,8 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "anthropic_api_key", "openai_api_key", "gemini_api_key", "database_url", "redis_url",
+        "anthropic_api_key", "openai_api_key", "gemini_api_key", "openrouter_api_key",
+        "cerebras_api_key", "database_url", "redis_url",
         mode="before",
     )  # fmt: skip
     @classmethod
@@ -190,12 +214,47 @@ class Settings(BaseSettings):
         character inside would end up in URLs and error texts, so it is refused — the
         error names the variable, never the value.
         """
-        if not isinstance(value, str):
-            return value
-        value = value.strip()
-        if any(ord(c) < 32 or ord(c) == 127 for c in value):
-            raise ValueError("contains a control character")
-        return value or None
+        return clean_secret(value)
+
+    @field_validator("openai_compatible", mode="before")
+    @classmethod
+    def _compatible_entries(cls, value: object) -> object:
+        try:
+            return parse_entries(value)
+        except EntryError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("openai_compatible")
+    @classmethod
+    def _compatible_reachable(
+        cls, entries: tuple[CompatibleProvider, ...], info: ValidationInfo
+    ) -> tuple[CompatibleProvider, ...]:
+        """Each entry can be called: it has a base URL (or the emulator stands in), and the
+        variable its ``api_key_env`` names is set (its value becomes ``api_key``)."""
+        resolved = []
+        for index, entry in enumerate(entries):
+            label = f"entry {index} ({entry.name!r})"
+            if entry.name == "ollama" and info.data.get("ollama_base_url"):
+                raise ValueError(f"{label}: also set by FRUGALFLOW_OLLAMA_BASE_URL: keep one")
+            if merged(entry).base_url is None and not info.data.get("emulator_url"):
+                raise ValueError(
+                    f"{label}: field 'base_url': required unless FRUGALFLOW_EMULATOR_URL is set"
+                )
+            if entry.api_key_env is not None:
+                try:
+                    key = clean_secret(os.environ.get(entry.api_key_env))
+                except ValueError:
+                    raise ValueError(
+                        f"{label}: field 'api_key_env': {entry.api_key_env} contains a "
+                        "control character"
+                    ) from None
+                if not isinstance(key, str):
+                    raise ValueError(
+                        f"{label}: field 'api_key_env': {entry.api_key_env} is not set"
+                    )
+                entry = entry.model_copy(update={"api_key": SecretStr(key)})
+            resolved.append(entry)
+        return tuple(resolved)
 
     @field_validator("admin_token", "admin_readonly_token", mode="before")
     @classmethod

@@ -8,9 +8,10 @@ import sys
 
 import faust
 
-from app.pipeline import build_pipeline
+from app.costing.catalog import PricingConfigError, priced_models
 from app.settings import Settings
 from app.topics import apply_topics, load_topics
+from app.wiring import build_pipeline
 from app.worker_profile import profiled
 
 
@@ -26,6 +27,13 @@ def run_worker(settings: Settings) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    try:
+        # the catalog, its override file and the named providers' prices: a bad one stops
+        # the worker here rather than failing its requests
+        priced_models()
+    except PricingConfigError as exc:
+        print(f"frugalflow: invalid pricing: {exc}", file=sys.stderr)
+        return 2
     code = ensure_topics(settings)
     if code:
         return code

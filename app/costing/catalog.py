@@ -30,20 +30,26 @@ own. An override that leaves out ``tier``, ``routable``, ``deprecated``, ``retir
 ``successor`` keeps the packaged entry's values (a negotiated price does not change what
 the model is for, nor when its provider retires it). A malformed entry raises
 ``PricingConfigError`` naming the file, the model and the field.
+
+Named OpenAI-compatible providers
+---------------------------------
+Models of ``openrouter``, ``cerebras``, ``ollama`` and the providers of
+``FRUGALFLOW_OPENAI_COMPATIBLE`` are ``<name>/<model>``; ``price_of`` prices them as
+app/costing/named_prices.py says (their settings entry, the catalog, a gateway's vendor
+model, a default price, or $0 for a local endpoint), loaded and reloaded with the catalog.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from datetime import date
-from decimal import Decimal
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from app.costing.catalog_parse import PricingConfigError, parse_pricing
-from app.costing.rates import ModelPrice, Rates
+from app.costing.named_prices import NamedPrices, load_named
+from app.costing.rates import ModelPrice
 
 PRICING_FILE_ENV = "FRUGALFLOW_PRICING_FILE"
 # What an override entry that does not say keeps from the packaged entry.
@@ -59,6 +65,7 @@ __all__ = [
     "catalog",
     "parse_pricing",
     "price_of",
+    "priced_models",
     "reload_catalog",
 ]
 
@@ -76,6 +83,8 @@ class UnknownModelError(KeyError):
 class _Catalog:
     models: dict[str, ModelPrice]
     aliases: dict[str, str]  # alias -> canonical model id
+    named: NamedPrices  # the named OpenAI-compatible providers' models
+    priced: dict[str, ModelPrice]  # models, overlaid with the named providers' routable ones
 
 
 def _build(packaged: dict[str, ModelPrice], override: dict[str, ModelPrice]) -> _Catalog:
@@ -102,7 +111,8 @@ def _build(packaged: dict[str, ModelPrice], override: dict[str, ModelPrice]) -> 
                     f"alias {alias!r} already points at {aliases[alias]!r}",
                 )
             aliases[alias] = name
-    return _Catalog(models=models, aliases=aliases)
+    named = load_named(models, aliases)
+    return _Catalog(models, aliases, named, {**models, **named.routable()})
 
 
 def _routable_by_default(price: ModelPrice) -> ModelPrice:
@@ -152,27 +162,27 @@ def canonical_model(model: str) -> str:
         raise UnknownModelError(model) from None
 
 
-LOCAL_PREFIX = "ollama/"  # local OpenAI-compatible models: ``ollama/<name>``
-
-
 def price_of(model: str) -> ModelPrice:
     """The price of ``model`` (a canonical id or an alias).
 
-    Local models (``ollama/<name>``) cost nothing unless the pricing override file names
-    them (e.g. to charge GPU time); every other unknown model is an error, never $0.
+    A named OpenAI-compatible provider's model (``<name>/<model>``) may also be priced by
+    its settings entry, through a gateway's vendor model, or at $0 on a local endpoint
+    (app/costing/named_prices.py); any other unknown model is an error, never $0.
     """
+    loaded = _load()
+    explicit = loaded.named.first(model)
+    if explicit is not None:
+        return explicit
     try:
-        return _load().models[canonical_model(model)]
+        return loaded.models[canonical_model(model)]
     except UnknownModelError:
-        if model.startswith(LOCAL_PREFIX) and len(model) > len(LOCAL_PREFIX):
-            return _local_price(model)
-        raise
+        found = loaded.named.after_catalog(model)
+        if found is None:
+            raise
+        return found
 
 
-def _local_price(model: str) -> ModelPrice:
-    free = Rates.per_million({"input": Decimal(0), "output": Decimal(0)})
-    return ModelPrice(
-        model=model, provider="ollama", modes={"standard": free}, min_cacheable_tokens=0,
-        context_window=1, effective=date(1970, 1, 1), note="local model: no per-token price",
-        routable=True,
-    )  # fmt: skip
+def priced_models() -> dict[str, ModelPrice]:
+    """The catalog plus the named providers' models the router may consider (OpenRouter's
+    vendor models, models given a tier in ``FRUGALFLOW_OPENAI_COMPATIBLE``)."""
+    return _load().priced

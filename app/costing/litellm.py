@@ -14,7 +14,9 @@ prices whose names carry the token class, the context band and the service mode:
 
 Audio, image, search and other non-token prices are not read. LiteLLM keys Gemini API
 models ``gemini/<id>`` (bare ``gemini-…`` keys are Vertex AI); Anthropic and OpenAI
-models by their bare id. Its ``deprecation_date`` is the provider's shutdown date.
+models by their bare id; Cerebras models ``cerebras/<id>``, which is also the catalog's id
+(a named provider's models are ``<name>/<model>``). Its ``deprecation_date`` is the
+provider's shutdown date.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ PROVIDER_KEYS: dict[str, tuple[str, str]] = {
     "anthropic": ("", "anthropic"),
     "openai": ("", "openai"),
     "gemini": ("gemini/", "gemini"),
+    # Cerebras models are ``cerebras/<id>`` in the catalog as in requests and in the table.
+    "cerebras": ("", "cerebras"),
 }
 TEXT_MODES = ("chat", "responses")
 _CLASS_FIELDS: dict[str, TokenClass] = {

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from app.costing.calculator import NoCallLever, cost_and_savings, saved_entirely
+from app.costing.reported import cost_mismatch
 from app.events import (
     Admitted,
     CostEvent,
@@ -20,6 +22,8 @@ from app.events import (
 )
 from app.policy.models import SafetyOutcome
 from app.providers.base import ChatResult, Usage
+
+log = logging.getLogger("frugalflow")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,11 @@ def from_result(
         mode="batch" if path is Path.BATCH else result.service_tier,
     )
     usage = UsageOut(**result.usage.as_dict())
+    reported = result.provider_cost_usd
+    mismatch = cost_mismatch(cost, reported) if reported is not None else None
+    if mismatch:
+        log.warning("%s reported $%s for %s (%s); FrugalFlow priced it $%s", admitted.provider,
+                    reported, request.request_id, admitted.model, cost)  # fmt: skip
     response = ResponseEvent(
         request_id=request.request_id,
         tenant_id=request.tenant_id,
@@ -87,6 +96,8 @@ def from_result(
         route_reason=admitted.route_reason,
         safety=admitted.safety,
         fallback_reason=fallback_reason,
+        provider_reported_cost_usd=reported,
+        cost_mismatch=mismatch,
     )
     return Answer(
         response=response, cost=_cost_event(request, response, savings, admitted.model, now)
@@ -118,6 +129,8 @@ def _cost_event(
         success=True,
         occurred_at=now,
         route_reason=response.route_reason,
+        provider_reported_cost_usd=response.provider_reported_cost_usd,
+        cost_mismatch=response.cost_mismatch,
     )
 
 

@@ -16,13 +16,13 @@ and are never written to the response cache.
 from __future__ import annotations
 
 from app.dispatch.answers import Answer, fallback, from_result
+from app.dispatch.calls import call_provider
 from app.events import Admitted, Path
 from app.pipeline import Pipeline, log
 from app.policy.tiers import alternates
 from app.providers.base import ChatResult
 from app.providers.circuit import CIRCUIT_OPEN
 from app.providers.errors import RETRYABLE_CODES, ErrorCode
-from app.providers.registry import PROVIDERS
 
 # Failures another provider may not share. Not bad requests: they would fail anywhere.
 FAILOVER_CODES = frozenset(
@@ -43,12 +43,10 @@ async def answer_failure(
     p: Pipeline, admitted: Admitted, failure: ChatResult, path: Path, *, may_call: bool = True
 ) -> Answer:
     """The best answer for a request whose provider failed (``may_call``: time for step 1)."""
-    from app.dispatch.immediate import call_provider  # the immediate path imports this module
-
     policy = p.policy.policy_for(admitted.request.tenant_id).fallback
     code = failure.error_code or "provider_error"
     if may_call and policy.alternate_provider and code in FAILOVER_CODES:
-        available = [name for name in PROVIDERS if p.providers.is_configured(name)]
+        available = list(p.providers.configured())
         tried = 0
         for provider, model in alternates(admitted.provider, admitted.model, available):
             if tried >= MAX_ALTERNATES:

@@ -23,20 +23,18 @@ tier, a stale cached answer, a static answer, else the error with its stable cod
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from app.costing.rates import Mode
 from app.dispatch.answers import from_result
+from app.dispatch.calls import call_provider, failure
 from app.dispatch.fallback import answer_failure
 from app.dispatch.flex import FlexOutcome, flex_budget_s, try_flex
 from app.dispatch.ordered_acks import OrderedAcks
-from app.dispatch.requests import to_chat_request
 from app.events import Admitted, Path, utcnow
 from app.pipeline import Pipeline, log
 from app.providers.base import ChatResult
 from app.providers.circuit import CIRCUIT_OPEN
-from app.providers.errors import is_retryable
 
 
 def register(p: Pipeline) -> None:
@@ -77,7 +75,7 @@ async def answer_immediately(p: Pipeline, admitted: Admitted) -> None:
         result = await call_provider(p, admitted)
         breakers.record(admitted.provider, admitted.model, result)
     else:
-        result = _failure(
+        result = failure(
             admitted, CIRCUIT_OPEN, f"{admitted.provider}/{admitted.model} is failing; not called"
         )
     if result.ok:
@@ -107,35 +105,3 @@ async def answer_flex(p: Pipeline, admitted: Admitted) -> None:
     await answer_immediately(
         p, admitted.model_copy(update={"path": "immediate", "route_reason": reason})
     )
-
-
-async def call_provider(
-    p: Pipeline,
-    admitted: Admitted,
-    *,
-    service_tier: Mode | None = None,
-    timeout_s: float | None = None,
-) -> ChatResult:
-    """One bounded call to the admitted request's provider; never raises."""
-    adapter = p.providers.get(admitted.provider)
-    request = to_chat_request(admitted, service_tier)
-    # The adapter has its own per-call timeout; this bound also covers its retries, and
-    # stays under the rebalance timeout so a rebalance never waits on a hung call.
-    bound = p.settings.provider_timeout_s * 2.5
-    try:
-        return await asyncio.wait_for(
-            adapter.complete(request), timeout=min(bound, timeout_s or bound)
-        )
-    except TimeoutError:
-        return _failure(admitted, "provider_timeout", "the provider did not answer in time")
-    except Exception as exc:  # a bug must cost one answer, never the agent
-        log.exception("immediate call crashed for %s", admitted.request.request_id)
-        return _failure(admitted, "internal_error", f"internal error: {type(exc).__name__}")
-
-
-def _failure(admitted: Admitted, code: str, message: str) -> ChatResult:
-    return ChatResult(
-        custom_id=admitted.request.request_id, ok=False, model=admitted.model,
-        error_code=code, error_message=message,
-        retryable=code == CIRCUIT_OPEN or is_retryable(code),
-    )  # fmt: skip

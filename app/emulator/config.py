@@ -24,6 +24,8 @@ DEFAULT_FAULT_ENDPOINTS = (
     "POST /v1/messages",
     "POST /v1/chat/completions",
     "POST /v1beta/models/{model}:generateContent",
+    "POST /openrouter/api/v1/chat/completions",
+    "POST /cerebras/v1/chat/completions",
 )
 MAX_ANSWER_TOKENS = 65_536  # the contract's max_tokens ceiling
 
@@ -63,6 +65,15 @@ class EmulatorConfig(BaseModel):
     )
     flex_refuse_next_n: int = Field(
         default=0, ge=0, description="The next N flex calls are refused; consumed as they fire"
+    )
+
+    # --- OpenRouter's usage accounting (app/emulator/compatible_api.py) ---------------------
+    openrouter_cost_factor: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=100.0,
+        description="usage.cost is the call at the catalog's list price times this; "
+        "1 = OpenRouter agrees with FrugalFlow's price",
     )
 
     # --- batches ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from aiohttp import web
 from app.emulator import (
     anthropic_api,
     anthropic_batches,
+    compatible_api,
     control,
     gemini_api,
     gemini_batches,
@@ -50,6 +51,7 @@ def create_app(config: EmulatorConfig) -> web.Application:
         openai_api,
         openai_files,
         openai_batches,
+        compatible_api,
         gemini_api,
         gemini_batches,
         control,
@@ -104,6 +106,14 @@ class EmulatorServer:
     @property
     def openai_base_url(self) -> str:
         return self.base_url + "/v1"  # the OpenAI SDK appends /chat/completions, ...
+
+    @property
+    def openrouter_base_url(self) -> str:
+        return self.base_url + "/openrouter/api/v1"  # OpenRouter's https://openrouter.ai/api/v1
+
+    @property
+    def cerebras_base_url(self) -> str:
+        return self.base_url + "/cerebras/v1"  # Cerebras' https://api.cerebras.ai/v1
 
     async def start(self) -> None:
         if self._runner is not None:

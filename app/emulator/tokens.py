@@ -25,14 +25,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-CHARS_PER_TOKEN = 4
+from app.policy.tokens import TYPICAL_CHARS_PER_TOKEN, typical_text_tokens
+
+CHARS_PER_TOKEN = TYPICAL_CHARS_PER_TOKEN
 REQUEST_OVERHEAD_TOKENS = 3
 MESSAGE_OVERHEAD_TOKENS = 4
 
 
 def text_tokens(text: str) -> int:
-    """ceil(len(text) / 4)."""
-    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+    """ceil(len(text) / 4): the production estimate of a typical answer, counted the same."""
+    return typical_text_tokens(text)
 
 
 def canonical_json(value: Any) -> str:

@@ -39,8 +39,8 @@ from app.intake.validate import Reason, dead_letter
 from app.pipeline import Pipeline
 from app.policy.store import insert_route_outcomes
 from app.reports.rollups import Conn
-from app.sink.agent import connect_store
 from app.sink.retry import until_done
+from app.sink.store import connect_store
 
 INVALID_FEEDBACK = "invalid_feedback"
 INVALID_ROUTE_OUTCOME = "invalid_route_outcome"
@@ -97,7 +97,7 @@ def register(p: Pipeline) -> None:
 @asynccontextmanager
 async def _pool(p: Pipeline) -> AsyncIterator[Conn]:
     """The sink's store (pool and migrations), connected with its backoff."""
-    cost_store = await connect_store(p)
+    cost_store = await connect_store(p.settings.database_url)
     try:
         yield cost_store.pool
     finally:

@@ -33,8 +33,7 @@ from app.experiments.assignment import assign
 from app.experiments.models import Experiment, FeedbackEvent
 from app.metrics import EXPERIMENTS_RUNNING
 from app.pipeline import Pipeline, log
-from app.sink.agent import connect_store
-from app.sink.store import CostStore
+from app.sink.store import CostStore, connect_store
 
 EXPERIMENT_KEY = "frugalflow_experiment"
 
@@ -103,7 +102,7 @@ def register(p: Pipeline) -> None:
     @p.app.timer(p.settings.experiment_refresh_s, name="experiment-refresh")
     async def refresh_experiments() -> None:
         if not connected:
-            connected.append(await connect_store(p, max_size=1))
+            connected.append(await connect_store(p.settings.database_url, max_size=1))
         await refresh(p, connected[0])
 
     @p.app.on_before_shutdown.connect  # type: ignore[arg-type]  # mode's stub names a string type

@@ -16,7 +16,6 @@ import time
 from datetime import UTC, datetime
 
 from app.dispatch.answers import Answer, fallback, rejected, served_free
-from app.emulator.tokens import text_tokens
 from app.events import Admitted, Path, RequestEvent, utcnow
 from app.intake.route import (
     Route,
@@ -37,7 +36,7 @@ from app.policy.router import LearningStats, NoRoutableModelError, route_auto
 from app.policy.safety import check_request
 from app.policy.snapshot import NEVER
 from app.policy.tiers import deployment_defaults, tier_of
-from app.policy.tokens import estimate_input_tokens, worst_case_cost
+from app.policy.tokens import estimate_input_tokens, typical_text_tokens, worst_case_cost
 from app.policy.trimming import trim_history
 from app.providers.base import Usage
 
@@ -78,7 +77,7 @@ async def decide(p: Pipeline, request: RequestEvent) -> Admitted | Answer:
             lever="pattern",
             usage_estimate=Usage(
                 input_tokens=estimate_input_tokens(sent.system, sent.messages),
-                output_tokens=text_tokens(pattern.answer),
+                output_tokens=typical_text_tokens(pattern.answer),
             ),
             requested_model=requested,
             provider=None,

@@ -30,7 +30,7 @@ from app.costing.catalog import UnknownModelError, price_of
 from app.costing.rates import ModelPrice
 from app.events import RequestEvent
 from app.policy.models import BaselinePolicy, RouteChoice
-from app.policy.tiers import model_for_tier
+from app.policy.tiers import model_for_tier, nearest_model
 from app.settings import Settings
 
 Router = Callable[[str], RouteChoice | None]  # provider → choice (None: use the default)
@@ -65,9 +65,16 @@ AUTO_MODEL = {
 
 
 def default_model(settings: Settings, provider: str) -> str | None:
-    """The model ``"auto"`` stands for on ``provider`` before routing (None: no default)."""
+    """The model ``"auto"`` stands for on ``provider`` before routing (None: no default).
+
+    The built-in providers have a setting each; a named OpenAI-compatible provider gets
+    its nearest small-tier model (the cheap default, as the settings' defaults are).
+    """
     field = AUTO_MODEL.get(provider)
-    return str(getattr(settings, field)) if field else None
+    if field:
+        return str(getattr(settings, field))
+    found = nearest_model(provider, "small")
+    return found[1] if found is not None else None
 
 
 def choose_route(
@@ -86,14 +93,16 @@ def choose_route(
     requested, reason, tier = request.model, "requested", None
     if request.model == "auto":
         default = default_model(settings, provider)
-        if default is None:
+        choice = router(provider) if router is not None else None
+        if choice is not None:
+            model, reason, tier = choice.model, choice.reason, choice.tier
+        elif default is not None:
+            model, reason = default, "default"
+        else:
             raise RouteRejected(
                 "model_required", f"provider {provider!r} has no default model: name one"
             )
-        requested = baseline_model(provider, default, request.use_case, baseline)
-        choice = router(provider) if router is not None else None
-        model, reason = (choice.model, choice.reason) if choice else (default, "default")
-        tier = choice.tier if choice else None
+        requested = baseline_model(provider, default or model, request.use_case, baseline)
     else:
         model = request.model
     try:

@@ -14,6 +14,12 @@ Which model serves ``tier`` on ``provider`` (:func:`model_for_tier`), first matc
    provider is also what its tier routes to;
 3. the catalog's cheapest routable model of that provider and tier, by list input +
    output price per token; on a tie the newer model (``effective``), then the id.
+
+Named OpenAI-compatible providers have tiered models too (app/costing/named_prices.py):
+Cerebras' from their catalog entries, OpenRouter's from the vendor model each one is
+(``openrouter/openai/gpt-5.4`` is large like ``gpt-5.4``), any other provider's from the
+``tier`` its ``FRUGALFLOW_OPENAI_COMPATIBLE`` entry gives a model. So ``model: "auto"``
+routes on them and :func:`alternates` offers them once they are configured.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, cast
 
-from app.costing.catalog import ModelPrice, UnknownModelError, catalog, price_of
+from app.costing.catalog import ModelPrice, UnknownModelError, price_of, priced_models
 from app.policy.models import TIERS, Tier
 
 if TYPE_CHECKING:
@@ -68,7 +74,7 @@ def routable_models(provider: str, tier: Tier, day: date | None = None) -> list[
     on = day or today()
     found = [
         p
-        for p in catalog().values()
+        for p in priced_models().values()
         if p.provider == provider and p.tier == tier and p.routable_on(on)
     ]
     return sorted(found, key=_price_key)
@@ -143,8 +149,8 @@ def alternates(provider: str, model: str, available: Collection[str]) -> list[tu
 def tier_models_problems(tier_models: TierModels) -> list[str]:
     """Why a ``RouterPolicy.tier_models`` mapping cannot be used; empty when it can.
 
-    Each model must be priced (or a local ``ollama/…`` model) and served by the provider
-    it is listed under. Its catalog tier may differ: the tenant decides what a tier means.
+    Each model must be priced (a local ``ollama/…`` model costs $0) and served by the
+    provider it is listed under. Its catalog tier may differ: the tenant decides what a tier means.
     """
     problems: list[str] = []
     entries = cast(Mapping[str, Mapping[str, str]], tier_models)

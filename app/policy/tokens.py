@@ -49,6 +49,17 @@ def estimate_text_tokens(text: str) -> int:
     return -(-units // UNITS_PER_TOKEN)
 
 
+TYPICAL_CHARS_PER_TOKEN = 4
+
+
+def typical_text_tokens(text: str) -> int:
+    """``ceil(len / 4)``: what an answer of ``text`` typically bills as output (English
+    runs at about 4 characters per token). For figures of what a call *would* have cost,
+    such as a pattern answer's saved baseline; never for a budget, which needs
+    :func:`estimate_text_tokens`'s bound. The emulator counts tokens the same way."""
+    return -(-len(text) // TYPICAL_CHARS_PER_TOKEN)
+
+
 def estimate_message_tokens(content: str) -> int:
     """One message: its text plus the per-message overhead."""
     return MESSAGE_OVERHEAD_TOKENS + estimate_text_tokens(content)

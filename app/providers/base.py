@@ -9,6 +9,7 @@ reports it that way; OpenAI's ``prompt_tokens`` includes cached tokens and is co
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
@@ -72,6 +73,8 @@ class ChatResult:
     # The service mode the provider says it billed (OpenAI's and Gemini's ``service_tier``);
     # batch results are billed in batch mode whatever this says.
     service_tier: Mode = "standard"
+    # What the provider says it billed (OpenRouter's usage.cost), set beside our own cost.
+    provider_cost_usd: Decimal | None = None
 
 
 class BatchState(StrEnum):

@@ -1,11 +1,12 @@
 """Which providers this deployment can reach, and their adapters (built lazily).
 
 Adapters are created on first use, inside the running event loop, because SDK clients
-bind to the loop they were created in. A provider with no API key uses the emulator
-when ``FRUGALFLOW_EMULATOR_URL`` is set, and is "not configured" otherwise. ``ollama``
-has no key and no emulator fallback: it is configured exactly when
-``FRUGALFLOW_OLLAMA_BASE_URL`` is set (the emulator's OpenAI-compatible ``/v1`` can stand
-in for it in tests).
+bind to the loop they were created in. A built-in provider (anthropic, openai, gemini)
+with no API key uses the emulator when ``FRUGALFLOW_EMULATOR_URL`` is set, and is "not
+configured" otherwise. The named OpenAI-compatible providers (``ollama``, ``openrouter``,
+``cerebras`` and those of ``FRUGALFLOW_OPENAI_COMPATIBLE``) are configured as
+app/providers/endpoints.py says; :meth:`ProviderRegistry.names` lists them after the
+built-in ones.
 
 Which providers can batch comes from each adapter class's ``capabilities``.
 """
@@ -13,11 +14,15 @@ Which providers can batch comes from each adapter class's ``capabilities``.
 from __future__ import annotations
 
 from app.providers.base import Capabilities, ProviderAdapter
+from app.providers.compatible import BUILT_IN, SHIPPED
+from app.providers.endpoints import EMULATOR_KEY, Endpoint, endpoints
 from app.settings import Settings
 
-EMULATOR_KEY = "emulator-key"  # the emulator accepts any key; never a real secret
+__all__ = ["EMULATOR_KEY", "PROVIDERS", "ProviderNotConfigured", "ProviderRegistry"]
 
-PROVIDERS = ("anthropic", "openai", "gemini", "ollama")
+# Every provider this code ships an entry for; a deployment may name more
+# (``ProviderRegistry.names``).
+PROVIDERS = (*BUILT_IN, *SHIPPED)
 
 
 class ProviderNotConfigured(LookupError):
@@ -25,7 +30,10 @@ class ProviderNotConfigured(LookupError):
 
 
 def adapter_class(provider: str) -> type[ProviderAdapter]:
-    """The adapter class for ``provider`` (imported on demand: each pulls in its SDK)."""
+    """The adapter class for ``provider`` (imported on demand: each pulls in its SDK).
+
+    Any name that is not built in is a named OpenAI-compatible provider.
+    """
     if provider == "anthropic":
         from app.providers.anthropic_adapter import AnthropicAdapter
 
@@ -42,7 +50,9 @@ def adapter_class(provider: str) -> type[ProviderAdapter]:
         from app.providers.ollama_adapter import OllamaAdapter
 
         return OllamaAdapter
-    raise ProviderNotConfigured(provider)
+    from app.providers.compatible_adapter import OpenAICompatibleAdapter
+
+    return OpenAICompatibleAdapter
 
 
 def capabilities(provider: str) -> Capabilities:
@@ -52,21 +62,28 @@ def capabilities(provider: str) -> Capabilities:
 class ProviderRegistry:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        self._named: dict[str, Endpoint] = endpoints(settings)
         self._adapters: dict[str, ProviderAdapter] = {}
         self._batch_capable: frozenset[str] | None = None
         self._flex_capable: frozenset[str] | None = None
 
+    def names(self) -> tuple[str, ...]:
+        """Every provider name this deployment knows: the built-in ones first, then the
+        named providers it can reach."""
+        return (*BUILT_IN, *self._named)
+
+    def configured(self) -> tuple[str, ...]:
+        return tuple(name for name in self.names() if self.is_configured(name))
+
     def is_configured(self, provider: str) -> bool:
-        return self._credentials(provider) is not None
+        return provider in self._named or self._credentials(provider) is not None
 
     def batch_capable(self) -> frozenset[str]:
         """Configured providers with a Batch API. Asked per request by intake, and settings
         are frozen, so it is worked out once (lazily: it imports the adapters' SDKs)."""
         if self._batch_capable is None:
             self._batch_capable = frozenset(
-                name
-                for name in PROVIDERS
-                if self.is_configured(name) and capabilities(name).batching
+                name for name in self.configured() if capabilities(name).batching
             )
         return self._batch_capable
 
@@ -74,11 +91,13 @@ class ProviderRegistry:
         """Configured providers whose real-time API sells a flex tier (worked out once)."""
         if self._flex_capable is None:
             self._flex_capable = frozenset(
-                name for name in PROVIDERS if self.is_configured(name) and capabilities(name).flex
+                name for name in self.configured() if capabilities(name).flex
             )
         return self._flex_capable
 
     def uses_emulator(self, provider: str) -> bool:
+        if provider in self._named:
+            return self._named[provider].emulated
         creds = self._credentials(provider)
         return creds is not None and creds[0] == EMULATOR_KEY
 
@@ -95,8 +114,6 @@ class ProviderRegistry:
 
     def _credentials(self, provider: str) -> tuple[str, str | None] | None:
         s = self._settings
-        if provider == "ollama":
-            return ("ollama", s.ollama_base_url) if s.ollama_base_url else None
         if provider == "anthropic":
             key, base = s.anthropic_api_key, s.anthropic_base_url
         elif provider == "openai":
@@ -114,6 +131,8 @@ class ProviderRegistry:
         return None
 
     def _build(self, provider: str) -> ProviderAdapter:
+        if provider in self._named:
+            return self._build_named(self._named[provider])
         creds = self._credentials(provider)
         if creds is None:
             raise ProviderNotConfigured(provider)
@@ -132,11 +151,23 @@ class ProviderRegistry:
             from app.providers.gemini_adapter import GeminiAdapter
 
             return GeminiAdapter(api_key=api_key, base_url=base_url, timeout_s=timeout)
-        if provider == "ollama":
-            from app.providers.ollama_adapter import OllamaAdapter
-
-            assert base_url is not None  # configured only with a base url
-            return OllamaAdapter(base_url=base_url, api_key=api_key, timeout_s=timeout)
         from app.providers.openai_adapter import OpenAIAdapter
 
         return OpenAIAdapter(api_key=api_key, base_url=base_url, timeout_s=timeout)
+
+    def _build_named(self, endpoint: Endpoint) -> ProviderAdapter:
+        entry, timeout = endpoint.entry, self._settings.provider_timeout_s
+        key = endpoint.api_key.get_secret_value()
+        if entry.name == "ollama":
+            from app.providers.ollama_adapter import OllamaAdapter
+
+            return OllamaAdapter(
+                endpoint.base_url, key, timeout, max_tokens_param=entry.max_tokens_param,
+                reports_cost=entry.reports_cost, vendor_models=entry.vendor_models,
+            )  # fmt: skip
+        from app.providers.compatible_adapter import OpenAICompatibleAdapter
+
+        return OpenAICompatibleAdapter(
+            entry.name, endpoint.base_url, key, timeout, max_tokens_param=entry.max_tokens_param,
+            reports_cost=entry.reports_cost, vendor_models=entry.vendor_models,
+        )  # fmt: skip

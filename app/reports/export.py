@@ -18,6 +18,7 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens", "cost_usd",
     "baseline_cost_usd", "savings_batch", "savings_prompt_cache", "savings_response_cache",
     "savings_pattern", "savings_routing", "savings_flex", "success", "occurred_at",
+    "provider_reported_cost_usd", "cost_mismatch",
 )  # fmt: skip
 
 _QUERY = f"""

@@ -15,13 +15,13 @@ from app import metrics
 from app.events import CostEvent
 from app.pipeline import Pipeline
 from app.sink.retry import until_done
-from app.sink.store import CostStore
+from app.sink.store import connect_store
 
 
 def register(p: Pipeline) -> None:
     @p.app.agent(p.topics.cost_events, name="cost-sink")
     async def sink(stream: Any) -> Any:
-        store = await connect_store(p)
+        store = await connect_store(p.settings.database_url)
         try:
             async for events in stream.noack_take(
                 p.settings.sink_batch_size, within=p.settings.sink_batch_seconds
@@ -36,24 +36,6 @@ def register(p: Pipeline) -> None:
             await store.close()
 
 
-async def connect_store(p: Pipeline, *, max_size: int = 4) -> CostStore:
-    """A started store (pool of up to ``max_size`` connections, migrations applied),
-    waiting for Postgres as long as it takes. Shared by every agent that uses Postgres."""
-    if p.settings.database_url is None:
-        raise RuntimeError("FRUGALFLOW_DATABASE_URL (or DATABASE_URL) is required for the sink")
-    store = CostStore(p.settings.database_url.get_secret_value(), max_size=max_size)
-
-    async def start() -> CostStore:
-        try:
-            await store.start()
-        except BaseException:
-            await store.close()  # a half-open pool must not leak into the next attempt
-            raise
-        return store
-
-    return await until_done("Postgres connect", start)
-
-
 def count(batch: list[CostEvent], inserted: set[str]) -> None:
     for event in batch:
         if event.event_id not in inserted:
@@ -63,6 +45,15 @@ def count(batch: list[CostEvent], inserted: set[str]) -> None:
             provider=event.provider or "", model=event.model or "", path=event.path.value
         ).inc(float(event.cost_usd))
         metrics.BASELINE.inc(float(event.baseline_cost_usd))
+        if event.provider_reported_cost_usd is not None:
+            provider = event.provider or ""
+            metrics.PROVIDER_REPORTED_COST.labels(provider=provider).inc(
+                float(event.provider_reported_cost_usd)
+            )
+            if event.cost_mismatch:
+                metrics.PROVIDER_COST_MISMATCHES.labels(
+                    provider=provider, model=event.model or ""
+                ).inc()
         for lever in type(event.savings_usd).model_fields:
             amount = getattr(event.savings_usd, lever)
             if amount > 0:  # a counter only grows; cache-write premiums are in the rows

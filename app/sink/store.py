@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from importlib import resources
 
 import asyncpg
+from pydantic import SecretStr
 
 from app.events import CostEvent
+from app.sink.retry import until_done
 
 _MIGRATION_LOCK = 0x46464C57  # "FFLW": one advisory lock id for the whole project
 
@@ -26,12 +28,13 @@ WITH inserted AS (
         input_tokens, output_tokens, cache_write_tokens, cache_read_tokens,
         cost_usd, baseline_cost_usd, savings_batch, savings_prompt_cache,
         savings_response_cache, savings_pattern, savings_routing, success, occurred_at,
-        route_reason, savings_flex)
+        route_reason, savings_flex, provider_reported_cost_usd, cost_mismatch)
     SELECT * FROM unnest(
         $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
         $8::text[], $9::int[], $10::int[], $11::int[], $12::int[], $13::numeric[],
         $14::numeric[], $15::numeric[], $16::numeric[], $17::numeric[], $18::numeric[],
-        $19::numeric[], $20::bool[], $21::timestamptz[], $22::text[], $23::numeric[])
+        $19::numeric[], $20::bool[], $21::timestamptz[], $22::text[], $23::numeric[],
+        $24::numeric[], $25::bool[])
     ON CONFLICT (event_id) DO NOTHING
     RETURNING *
 ), rolled_up AS (
@@ -70,7 +73,7 @@ WITH inserted AS (
 SELECT event_id FROM inserted
 """
 
-_COLUMNS = 23
+_COLUMNS = 25
 
 
 class CostStore:
@@ -126,12 +129,30 @@ class CostStore:
                 e.model, e.path.value, e.input_tokens, e.output_tokens, e.cache_write_tokens,
                 e.cache_read_tokens, e.cost_usd, e.baseline_cost_usd, s.batch, s.prompt_cache,
                 s.response_cache, s.pattern, s.routing, e.success, e.occurred_at, e.route_reason,
-                s.flex,
+                s.flex, e.provider_reported_cost_usd, e.cost_mismatch,
             )  # fmt: skip
             for column, value in zip(columns, row, strict=True):
                 column.append(value)
         rows = await self.pool.fetch(_INSERT, *columns)
         return {r["event_id"] for r in rows}
+
+
+async def connect_store(database_url: SecretStr | None, *, max_size: int = 4) -> CostStore:
+    """A started store (pool of up to ``max_size`` connections, migrations applied),
+    waiting for Postgres as long as it takes. Shared by every agent that uses Postgres."""
+    if database_url is None:
+        raise RuntimeError("FRUGALFLOW_DATABASE_URL (or DATABASE_URL) is required for the sink")
+    store = CostStore(database_url.get_secret_value(), max_size=max_size)
+
+    async def start() -> CostStore:
+        try:
+            await store.start()
+        except BaseException:
+            await store.close()  # a half-open pool must not leak into the next attempt
+            raise
+        return store
+
+    return await until_done("Postgres connect", start)
 
 
 def _migrations() -> list[tuple[str, str]]:

@@ -273,7 +273,7 @@ def test_import_to_stdout_strips_the_gemini_prefix(
 @pytest.mark.parametrize(
     ("models", "extra", "message"),
     [
-        (["gpt-nope"], [], "'gpt-nope' is not a model of anthropic, openai or gemini"),
+        (["gpt-nope"], [], "'gpt-nope' is not a model of anthropic, openai, gemini or cerebras"),
         (["gpt-5.4"], ["--provider", "anthropic"], "'gpt-5.4' is not a model of anthropic"),
         (["gpt-5.4-2026-03-05"], [], "is an alias of 'gpt-5.4' in the catalog"),
         (["gpt-broken"], [], "cannot import 'gpt-broken': gpt-broken: the table has no "

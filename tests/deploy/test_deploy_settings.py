@@ -19,6 +19,7 @@ import yaml
 from pydantic import AliasChoices
 
 from app.costing.catalog import PRICING_FILE_ENV
+from app.costing.named_prices import OPENAI_COMPATIBLE_ENV
 from app.emulator.config import ENV_CONFIG_FILE, ENV_PREFIX, EmulatorConfig
 from app.metrics import MAX_TENANTS_ENV
 from app.settings import Settings
@@ -31,11 +32,14 @@ ALIASES = {
     "ANTHROPIC_API_KEY",
     "OPENAI_API_KEY",
     "GEMINI_API_KEY",
+    "OPENROUTER_API_KEY",
+    "CEREBRAS_API_KEY",
 }
 # Read with os.environ outside Settings: (variable, module that reads it).
 DIRECT = {
     "FRUGALFLOW_TOPICS_FILE": "app/topics.py",
     PRICING_FILE_ENV: "app/costing/catalog.py",
+    OPENAI_COMPATIBLE_ENV: "app/costing/named_prices.py",  # also a Settings field
     MAX_TENANTS_ENV: "app/metrics.py",
     ENV_CONFIG_FILE: "app/emulator/config.py",
 }
@@ -183,7 +187,8 @@ def test_env_example_variables_are_all_used() -> None:
 def test_env_example_leaves_provider_keys_unset() -> None:
     # Keys stay commented out: the example must never look like it ships a credential.
     active = re.findall(r"^([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M)
-    assert not {"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY"} & set(active)
+    keys = {"OPENROUTER_API_KEY", "CEREBRAS_API_KEY", "FRUGALFLOW_OPENAI_COMPATIBLE"}
+    assert not {"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", *keys} & set(active)
     assert "FRUGALFLOW_EMULATOR_URL" not in active
 
 

@@ -210,7 +210,10 @@ def test_secrets_are_referenced_never_rendered(chart: Any) -> None:
     }
     assert refs["DATABASE_URL"] == {"name": "ff-db", "key": "url"}
     assert refs["REDIS_URL"] == {"name": "ff-redis", "key": "REDIS_URL"}
-    for name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY"):
+    for name in (
+        "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "OPENROUTER_API_KEY",
+        "CEREBRAS_API_KEY",
+    ):  # fmt: skip
         assert refs[name] == {"name": "ff-llm-keys", "key": name, "optional": True}
     assert all("value" not in e for e in env.values())
 

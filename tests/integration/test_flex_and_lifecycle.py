@@ -10,25 +10,11 @@ provider emulator behind the official OpenAI SDK.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
-
-import httpx
-import pytest
 
 from tests.integration.harness import Deployment, EmulatorFaults, request
 
 FLEX = {"model": "gpt-5.4", "priority": "batch", "deadline_s": 900}
-
-
-@pytest.fixture
-async def faults(emulator_url: str) -> AsyncIterator[EmulatorFaults]:
-    async with httpx.AsyncClient(base_url=emulator_url, timeout=10) as client:
-        changed = EmulatorFaults(client)
-        try:
-            yield changed
-        finally:
-            await changed.restore()
 
 
 async def test_flex_path_retries_and_lifecycle(

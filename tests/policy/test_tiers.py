@@ -42,7 +42,8 @@ EXPECTED_TIERS = {
     "gemini-3.1-flash-lite-preview": None, "gemini-3-flash-preview": "small",
     "gemini-2.5-pro": "large", "gemini-2.5-flash": "small", "gemini-2.5-flash-lite": "small",
     "claude-opus-4-1": "large", "claude-opus-4": "large", "claude-sonnet-4": "medium",
-    "claude-3-5-haiku": "small",
+    "claude-3-5-haiku": "small", "cerebras/gpt-oss-120b": "medium",
+    "cerebras/qwen-3.8-27b": "small", "cerebras/gemma-4-31b": "small",
 }  # fmt: skip
 # Past their deprecation date on 2026-12-04 (priced, never routed to).
 DEPRECATED = {

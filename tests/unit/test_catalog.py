@@ -23,7 +23,7 @@ from app.costing.catalog import (
 )
 from app.costing.rates import TOKEN_CLASSES, Rates
 
-PROVIDERS = {"anthropic", "openai", "gemini"}
+PROVIDERS = {"anthropic", "openai", "gemini", "cerebras"}
 ORIGINAL_IDS = {"claude-haiku-4-5", "claude-sonnet-4-5", "gpt-4o-mini", "gpt-4o"}
 MILLION = Decimal(1_000_000)
 
@@ -104,6 +104,10 @@ def test_catalog_covers_every_provider_and_keeps_the_original_ids() -> None:
         "gemini-3.1-pro-preview",
         "gemini-3.5-flash",
         "gemini-3.5-flash-lite",
+        # Cerebras (issue 15, part 7): its current models, addressed cerebras/<id>
+        "cerebras/gpt-oss-120b",
+        "cerebras/qwen-3.8-27b",
+        "cerebras/gemma-4-31b",
     ):
         assert expected in models
 
@@ -141,7 +145,8 @@ def test_every_model_is_complete_and_sane(model: str) -> None:
         assert r.cache_write_1h >= r.cache_write_5m, where
         assert r.cache_write_extended >= r.cache_write_1h, where
     assert price.min_cacheable_tokens > 0
-    assert price.context_window >= 128_000
+    # Cerebras serves some models with a shorter window (Qwen 3.8: 64k)
+    assert price.context_window >= (65_536 if price.provider == "cerebras" else 128_000)
     assert date(2024, 1, 1) <= price.effective <= date.today()
     assert price.note, "every entry says where its figures come from"
 
