@@ -35,7 +35,10 @@ from app.emulator.answers import natural_length, synthesize
 from app.emulator.anthropic_api import last_user_text, segments_of
 from app.emulator.bodies import read_json_object
 from app.emulator.errors import ApiError
+from app.emulator.flex import admit_flex
 from app.emulator.state import STATE_KEY, EmulatorState
+
+SERVICE_TIERS = ("unspecified", "standard", "flex", "priority")
 
 PREFIX = "/v1beta"
 GENERATE_ENDPOINT = "POST /v1beta/models/{model}:generateContent"
@@ -154,6 +157,9 @@ def validate_params(model: str, body: Mapping[str, Any]) -> dict[str, Any]:
         raise invalid_argument(
             "* GenerateContentRequest.generation_config.max_output_tokens: must be positive"
         )
+    tier = body.get("serviceTier", body.get("service_tier"))
+    if tier is not None and str(tier).lower() not in SERVICE_TIERS:
+        raise invalid_argument(f"* GenerateContentRequest.service_tier: unknown value {tier!r}")
     thinking = config.get("thinkingConfig", config.get("thinking_config")) or {}
     budget = thinking.get("thinkingBudget", 0) if isinstance(thinking, dict) else 0
     return {
@@ -162,6 +168,7 @@ def validate_params(model: str, body: Mapping[str, Any]) -> dict[str, Any]:
         "system": system_blocks,
         "max_tokens": limit or DEFAULT_MAX_OUTPUT_TOKENS,
         "thinking_budget": budget if isinstance(budget, int) and budget > 0 else 0,
+        "service_tier": str(tier).lower() if tier is not None else None,
     }
 
 
@@ -211,6 +218,8 @@ def generate_content(state: EmulatorState, params: Mapping[str, Any]) -> dict[st
 async def handle_generate_content(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     params = validate_params(request.match_info["model"], await read_json_object(request))
+    if params["service_tier"] == "flex":
+        await admit_flex(state)
     return web.json_response(generate_content(state, params))
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +61,9 @@ from app.providers.errors import (
     retry_if_not_processed,
 )
 from app.providers.ids import safe_custom_id
+
+# Request tiers the Gemini API bills apart (``serviceTier``; absent = standard).
+SERVICE_TIERS = ("flex", "priority")
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
@@ -167,6 +171,7 @@ class GeminiAdapter:
         batch_max_requests=100_000,
         batch_max_bytes=20 * 1024 * 1024,
         min_cacheable_tokens=1024,  # 2.5 Flash; 2.5 Pro needs 2,048 (see the catalog)
+        flex=True,
     )
 
     def __init__(
@@ -234,6 +239,9 @@ class GeminiAdapter:
         body: dict[str, Any] = {"contents": contents, "generationConfig": config}
         if request.system is not None:
             body["systemInstruction"] = {"parts": [{"text": request.system}]}
+        if request.service_tier in SERVICE_TIERS:
+            # Top level, as google-genai sends GenerateContentConfig.service_tier.
+            body["serviceTier"] = request.service_tier
         return body
 
     # --- immediate -------------------------------------------------------------------------
@@ -245,7 +253,12 @@ class GeminiAdapter:
             data = await call_with_retries(lambda: self._call("POST", path, body=body), self._retry)
         except ProviderError as exc:
             return failure_result(request.custom_id, request.model, exc.code, exc.message)
-        return _response_result(request.custom_id, request.model, data)
+        result = _response_result(request.custom_id, request.model, data)
+        # generateContent does not say which tier served: a tier asked for either serves
+        # the request or refuses it (429 / 503), so an answer was served in that tier.
+        if result.ok and request.service_tier in SERVICE_TIERS:
+            return replace(result, service_tier=request.service_tier)
+        return result
 
     # --- batch -----------------------------------------------------------------------------
 

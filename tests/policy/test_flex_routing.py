@@ -49,6 +49,12 @@ def test_which_requests_take_the_flex_path(fields: dict[str, object], path: str)
     assert route.path == path
 
 
+def test_gemini_models_take_the_flex_tier_too() -> None:
+    patient = request(model="gemini-3.1-pro-preview", priority="batch", deadline_s=600)
+    both = frozenset({"openai", "gemini"})
+    assert choose_route(patient, Settings(), ALL, flex_capable=both).path == "flex"
+
+
 def test_a_degraded_budget_sends_patient_immediate_requests_to_flex() -> None:
     patient = request(model="gpt-5.4", deadline_s=900)
     assert choose_route(patient, Settings(), ALL, flex_capable=FLEX, degrade=True).path == "flex"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -110,6 +111,27 @@ async def test_gemini_complete_happy_path(
         "generationConfig": {"maxOutputTokens": 100},
         "systemInstruction": {"parts": [{"text": "abcd"}]},
     }
+
+
+async def test_gemini_flex_tier_is_asked_for_billed_and_refused(
+    gemini: Callable[..., GeminiAdapter], http: httpx.AsyncClient
+) -> None:
+    adapter = gemini()
+    assert adapter.capabilities.flex
+    flex = replace(request(), service_tier="flex")
+    served = await adapter.complete(flex)
+    assert served.ok and served.service_tier == "flex"  # billed at flex prices
+    sent = (await stats(http))["recent_requests"][-1]["body"]
+    assert sent["serviceTier"] == "flex"  # top level, as google-genai sends it
+    standard = await adapter.complete(request())
+    assert standard.ok and standard.service_tier == "standard"
+    assert "serviceTier" not in (await stats(http))["recent_requests"][-1]["body"]
+    # out of flex capacity: 429 after the adapter's own retries, a retryable code
+    response = await http.put("/_emulator/config", json={"flex_refuse_next_n": 10})
+    assert response.status_code == 200
+    refused = await adapter.complete(flex)
+    assert not refused.ok and refused.error_code == "provider_rate_limited" and refused.retryable
+    assert (await stats(http))["cache"]["flex_refused"] >= 1
 
 
 async def test_gemini_maps_roles_and_temperature(
