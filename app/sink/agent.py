@@ -8,6 +8,7 @@ only rows Postgres newly inserted, so redelivery never counts money twice.
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from functools import partial
 from typing import Any
 
@@ -36,32 +37,44 @@ def register(p: Pipeline) -> None:
             await store.close()
 
 
+TOKEN_CLASSES = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
+
+
 def count(batch: list[CostEvent], inserted: set[str]) -> None:
-    for event in batch:
-        if event.event_id not in inserted:
-            continue
-        metrics.COST_EVENTS_STORED.inc()
-        metrics.COST.labels(
-            provider=event.provider or "", model=event.model or "", path=event.path.value
-        ).inc(float(event.cost_usd))
-        metrics.BASELINE.inc(float(event.baseline_cost_usd))
+    """Prometheus for the rows Postgres newly inserted, one increment per label set and
+    batch: a labelled increment per event and metric took a fifth of the sink's CPU."""
+    stored = [event for event in batch if event.event_id in inserted]
+    if not stored:
+        return
+    cost: defaultdict[tuple[str, str, str], float] = defaultdict(float)
+    reported: defaultdict[str, float] = defaultdict(float)
+    mismatches: Counter[tuple[str, str]] = Counter()
+    savings: defaultdict[str, float] = defaultdict(float)
+    tokens: Counter[str] = Counter()
+    baseline = 0.0
+    for event in stored:
+        provider, model = event.provider or "", event.model or ""
+        cost[(provider, model, event.path.value)] += float(event.cost_usd)
+        baseline += float(event.baseline_cost_usd)
         if event.provider_reported_cost_usd is not None:
-            provider = event.provider or ""
-            metrics.PROVIDER_REPORTED_COST.labels(provider=provider).inc(
-                float(event.provider_reported_cost_usd)
-            )
+            reported[provider] += float(event.provider_reported_cost_usd)
             if event.cost_mismatch:
-                metrics.PROVIDER_COST_MISMATCHES.labels(
-                    provider=provider, model=event.model or ""
-                ).inc()
-        for lever in type(event.savings_usd).model_fields:
-            amount = getattr(event.savings_usd, lever)
+                mismatches[(provider, model)] += 1
+        for lever, amount in event.savings_usd:
             if amount > 0:  # a counter only grows; cache-write premiums are in the rows
-                metrics.SAVINGS.labels(lever=lever).inc(float(amount))
-        for token_class in (
-            "input_tokens",
-            "output_tokens",
-            "cache_write_tokens",
-            "cache_read_tokens",
-        ):
-            metrics.TOKENS.labels(token_class=token_class).inc(getattr(event, token_class))
+                savings[lever] += float(amount)
+        for token_class in TOKEN_CLASSES:
+            tokens[token_class] += getattr(event, token_class)
+    metrics.COST_EVENTS_STORED.inc(len(stored))
+    metrics.BASELINE.inc(baseline)
+    for (provider, model, path), usd in cost.items():
+        metrics.COST.labels(provider=provider, model=model, path=path).inc(usd)
+    for provider, usd in reported.items():
+        metrics.PROVIDER_REPORTED_COST.labels(provider=provider).inc(usd)
+    for (provider, model), n in mismatches.items():
+        metrics.PROVIDER_COST_MISMATCHES.labels(provider=provider, model=model).inc(n)
+    for lever, usd in savings.items():
+        metrics.SAVINGS.labels(lever=lever).inc(usd)
+    for token_class, n in tokens.items():
+        if n:
+            metrics.TOKENS.labels(token_class=token_class).inc(n)
