@@ -141,8 +141,8 @@ TOOLS: tuple[ToolSpec[Any], ...] = (
     ),
     ToolSpec(
         "savings",
-        "What each saving lever (batch, prompt_cache, response_cache, pattern, routing)"
-        " saved against the list-price baseline, largest first." + _PERIOD,
+        "What each saving lever (batch, prompt_cache, response_cache, pattern, routing,"
+        " flex) saved against the list-price baseline, largest first." + _PERIOD,
         Period,
         _savings,
     ),
