@@ -148,9 +148,10 @@ TOOLS: tuple[ToolSpec[Any], ...] = (
     ),
     ToolSpec(
         "recommendations",
-        "How to cut the bill: cheaper models, moving traffic to the batch path, prompt"
-        " caching, over-long prompts; each with an estimated monthly saving and a"
-        " confidence, largest saving first." + _PERIOD,
+        "How to cut the bill: migrations off deprecated or retired models (with the"
+        " successor's monthly cost difference, first), cheaper models, moving traffic to"
+        " the batch path, prompt caching, over-long prompts; each with an estimated monthly"
+        " saving and a confidence, largest saving first." + _PERIOD,
         Period,
         _recommendations,
     ),
