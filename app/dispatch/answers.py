@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.costing.calculator import NoCallLever, cost_and_savings, saved_entirely
+from app.costing.catalog import price_of
+from app.costing.rates import Mode
 from app.costing.reported import cost_mismatch
 from app.events import (
     Admitted,
@@ -72,7 +74,7 @@ def from_result(
         result.usage,
         model=admitted.model,
         requested_model=admitted.requested_model,
-        mode="batch" if path is Path.BATCH else result.service_tier,
+        mode=billed_mode(admitted.model, "batch" if path is Path.BATCH else result.service_tier),
     )
     usage = UsageOut(**result.usage.as_dict())
     reported = result.provider_cost_usd
@@ -102,6 +104,17 @@ def from_result(
     return Answer(
         response=response, cost=_cost_event(request, response, savings, admitted.model, now)
     )
+
+
+def billed_mode(model: str, mode: Mode) -> Mode:
+    """``mode``, or standard when the catalog has no ``mode`` prices for ``model`` (a
+    provider billing a tier the catalog lacks must not lose the answer: it is costed at
+    the standard price and logged, so the catalog can be completed)."""
+    if mode == "standard" or price_of(model).offers(mode):
+        return mode
+    log.warning("model %s was billed in %s mode, which the catalog does not price; costed "
+                "at the standard price", model, mode)  # fmt: skip
+    return "standard"
 
 
 def _cost_event(

@@ -148,3 +148,12 @@ async def test_a_standard_answer_to_a_flex_request_bills_standard() -> None:
     answer = from_result(admitted(), ok("standard"), Path.IMMEDIATE)
     assert answer.response.cost_usd == Decimal("0.04")  # $2.50 / $15
     assert answer.cost is not None and answer.cost.savings_usd.flex == 0
+
+
+async def test_a_tier_the_catalog_does_not_price_is_costed_standard_not_lost() -> None:
+    # claude-sonnet-4-6 has no priority prices: a priority-billed answer is still answered.
+    claude = admitted().model_copy(update={"model": "claude-sonnet-4-6", "provider": "anthropic",
+                                           "requested_model": "claude-sonnet-4-6"})  # fmt: skip
+    answer = from_result(claude, ok("priority"), Path.IMMEDIATE)
+    assert answer.response.status == "ok"
+    assert answer.response.cost_usd == Decimal("0.045")  # $3 / $15: standard
