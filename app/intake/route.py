@@ -135,8 +135,14 @@ def choose_route(
 def baseline_model(
     provider: str, default: str, use_case: str | None, baseline: BaselinePolicy | None
 ) -> str:
-    """The baseline of an ``auto`` request on ``provider`` (module doc)."""
+    """The baseline of an ``auto`` request on ``provider`` (module doc). A policy's model
+    is checked when the policy is stored; one the catalog has dropped since is skipped."""
     chosen = baseline.model_for(use_case) if baseline is not None else None
+    if chosen is not None:
+        try:
+            price_of(chosen)
+        except UnknownModelError:
+            chosen = None
     return chosen or model_for_tier(provider, "large") or default
 
 

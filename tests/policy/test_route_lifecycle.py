@@ -101,6 +101,12 @@ def test_the_tenant_baseline_wins_per_use_case_then_overall() -> None:
     assert pinned.requested_model == "claude-haiku-4-5"  # a named model is its own baseline
 
 
+def test_a_baseline_the_catalog_no_longer_prices_is_skipped() -> None:
+    gone = BaselinePolicy(model="acme-retired-finetune")
+    route = choose_route(request(), Settings(), ALL, day=DAY, baseline=gone)
+    assert route.requested_model == "claude-opus-5-5"
+
+
 def test_a_stored_baseline_must_be_priced() -> None:
     ok = {"baseline": {"model": "claude-opus-4-8", "by_use_case": {"faq": "gpt-5.4"}}}
     assert validate_document(ok) == ok
