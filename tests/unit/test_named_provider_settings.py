@@ -199,7 +199,7 @@ def test_registry_configuration_matrix(
     assert {p for p in candidates if registry.uses_emulator(p)} == emulated
     assert registry.names()[:3] == ("anthropic", "openai", "gemini")
     assert registry.batch_capable() <= {"anthropic", "openai", "gemini"}  # no gateway batches
-    assert registry.flex_capable() <= {"openai"}
+    assert registry.flex_capable() <= {"openai", "gemini"}  # no gateway flex
 
 
 def test_real_endpoints_and_keys(monkeypatch: pytest.MonkeyPatch) -> None:
