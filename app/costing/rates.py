@@ -153,12 +153,6 @@ class ModelPrice:
             return self.long_context.modes[mode]
         return self.modes[mode]
 
-    def dearest(self, mode: Mode) -> Rates:
-        """The highest rates ``mode`` can bill (long context when the model has a band)."""
-        if self.long_context is not None and mode in self.long_context.modes:
-            return self.long_context.modes[mode]
-        return self.rates(mode)
-
     def mode_discount(self, mode: Mode) -> Decimal:
         """How much cheaper ``mode``'s list input is than standard (0 when not offered).
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.costing.rates import Mode
+from app.dispatch.requests import seconds_left
 from app.events import Admitted
 from app.providers.base import ChatResult
 from app.providers.errors import ErrorCode
@@ -45,14 +46,8 @@ class FlexOutcome:
 def flex_budget_s(admitted: Admitted, now: datetime, wait_s: float, standard_s: float) -> float:
     """How long the flex tier may take: ``wait_s``, less whatever the deadline needs kept
     for a standard call (``standard_s``) after it."""
-    request = admitted.request
-    if request.deadline_s is None:
-        return wait_s
-    start = request.created_at or admitted.admitted_at
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=now.tzinfo)
-    left = request.deadline_s - (now - start).total_seconds() - standard_s
-    return max(0.0, min(wait_s, left))
+    left = seconds_left(admitted, now)
+    return wait_s if left is None else max(0.0, min(wait_s, left - standard_s))
 
 
 async def try_flex(admitted: Admitted, call: Call, budget_s: float) -> FlexOutcome:

@@ -22,12 +22,18 @@ def to_chat_request(admitted: Admitted, service_tier: Mode | None = None) -> Cha
     )
 
 
-def deadline_allows_immediate(admitted: Admitted, now: datetime, call_timeout_s: float) -> bool:
-    """Can a failed batch request still be answered in time by an immediate call?"""
+def seconds_left(admitted: Admitted, now: datetime) -> float | None:
+    """Seconds until the request's deadline (negative once past); None without one."""
     request = admitted.request
     if request.deadline_s is None:
-        return True
+        return None
     start = request.created_at or admitted.admitted_at
     if start.tzinfo is None:
         start = start.replace(tzinfo=now.tzinfo)
-    return now + timedelta(seconds=call_timeout_s) <= start + timedelta(seconds=request.deadline_s)
+    return (start + timedelta(seconds=request.deadline_s) - now).total_seconds()
+
+
+def deadline_allows_immediate(admitted: Admitted, now: datetime, call_timeout_s: float) -> bool:
+    """Can a failed batch request still be answered in time by an immediate call?"""
+    left = seconds_left(admitted, now)
+    return left is None or call_timeout_s <= left

@@ -10,6 +10,7 @@ import pytest
 from app.costing.rates import Mode
 from app.dispatch.answers import from_result
 from app.dispatch.flex import flex_budget_s, try_flex
+from app.dispatch.requests import deadline_allows_immediate
 from app.events import Admitted, Message, Path, RequestEvent, utcnow
 from app.intake.route import choose_route
 from app.providers.base import ChatResult, Usage
@@ -157,3 +158,9 @@ async def test_a_tier_the_catalog_does_not_price_is_costed_standard_not_lost() -
     answer = from_result(claude, ok("priority"), Path.IMMEDIATE)
     assert answer.response.status == "ok"
     assert answer.response.cost_usd == Decimal("0.045")  # $3 / $15: standard
+
+
+def test_a_failed_batch_request_goes_immediate_only_while_its_deadline_allows() -> None:
+    assert deadline_allows_immediate(admitted(None), NOW, 30)
+    assert deadline_allows_immediate(admitted(100, age_s=70), NOW, 30)  # 30 s left
+    assert not deadline_allows_immediate(admitted(100, age_s=71), NOW, 30)
