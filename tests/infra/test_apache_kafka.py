@@ -27,7 +27,12 @@ async def _create_topic(bootstrap: str, topic: str) -> None:
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
-        assert topic in await admin.list_topics()
+        # KRaft acknowledges CreateTopics before the broker's metadata cache has the
+        # topic, so the first listing may come back empty on a loaded machine.
+        deadline = time.monotonic() + 15
+        while topic not in await admin.list_topics():
+            assert time.monotonic() < deadline, f"topic {topic!r} never appeared"
+            await asyncio.sleep(0.1)
     finally:
         await admin.close()
 
