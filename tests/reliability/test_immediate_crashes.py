@@ -2,7 +2,7 @@
 every request still answered, no cost counted twice.
 
 The immediate agent runs many calls at once (``immediate_concurrency`` actors on
-``llm.admitted``), so its events finish out of offset order. The emulator answers after
+``llm.admitted.realtime``), so its events finish out of offset order. The emulator answers after
 a fixed latency and fails some calls with a retryable error whose ``retry-after`` makes
 the retried call finish seconds after later ones: the oldest events of a partition are
 then still running while newer ones are done, which is when faust-streaming 0.15.3
@@ -61,20 +61,20 @@ async def answered(deployment: Deployment, request_ids: set[str]) -> set[str]:
 
 
 async def committed_admitted(deployment: Deployment) -> int:
-    """The sum of the worker group's committed offsets on ``llm.admitted``."""
+    """The sum of the worker group's committed offsets on ``llm.admitted.realtime``."""
     admin = AIOKafkaAdminClient(bootstrap_servers=deployment.bootstrap)
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(deployment.env()["FRUGALFLOW_APP_ID"])
     finally:
         await admin.close()
-    topic = deployment.topic("llm.admitted")
+    topic = deployment.topic("llm.admitted.realtime")
     return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0)
 
 
 async def end_of_admitted(deployment: Deployment) -> int:
-    """The sum of ``llm.admitted``'s end offsets: committed up to it, every event is done."""
-    topic = deployment.topic("llm.admitted")
+    """The sum of the realtime topic's end offsets: committed up to it, every event is done."""
+    topic = deployment.topic("llm.admitted.realtime")
     partitions = await topic_partitions(deployment.bootstrap, topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=deployment.bootstrap, group_id=None)
     await consumer.start()
