@@ -45,9 +45,13 @@ def _pacing() -> dict[str, str]:
 
 
 class LocalStack:
-    def __init__(self, settings: Settings, workdir: Path, tansu_port: int | None = None) -> None:
+    def __init__(
+        self, settings: Settings, workdir: Path, tansu_port: int | None = None, workers: int = 1
+    ) -> None:
         self.settings = settings
         self.workdir = workdir
+        self.n_workers = workers  # worker processes in one group (bench throughput --workers)
+        self.workers: list[ChildProcess] = []
         self._tansu_port = tansu_port  # None: Tansu's well-known 9092
         self.notes: list[str] = []
         self.bootstrap = ""
@@ -130,7 +134,6 @@ class LocalStack:
             "FRUGALFLOW_BROKER_FLAVOR": broker_flavor,
             "FRUGALFLOW_DATABASE_URL": self.dsn,
             "FRUGALFLOW_REDIS_URL": self.redis_url,
-            "FRUGALFLOW_DATA_DIR": str(self.workdir / "worker"),
         }
         if self.emulator_url:
             env["FRUGALFLOW_EMULATOR_URL"] = self.emulator_url
@@ -139,13 +142,23 @@ class LocalStack:
         )
         if code:
             raise RuntimeError("topics drifted from topics/topics.yaml; see above")
-        self.web_port = free_port()
-        env["FRUGALFLOW_WEB_PORT"] = str(self.web_port)
-        worker = ChildProcess("worker", ["worker"], env, self.workdir / "worker.log").start()
-        self._stack.callback(worker.stop)
-        # Ready means recovered and assigned: publishing earlier can lose a record.
-        worker.wait_http(f"http://127.0.0.1:{self.web_port}/ready", timeout=90, need_ok=True)
-        self.worker = worker
+        ports = []
+        for n in range(self.n_workers):
+            name = "worker" if n == 0 else f"worker{n + 1}"
+            ports.append(free_port())
+            worker_env = {
+                **env,
+                "FRUGALFLOW_DATA_DIR": str(self.workdir / name),
+                "FRUGALFLOW_WEB_PORT": str(ports[-1]),
+            }
+            worker = ChildProcess(name, ["worker"], worker_env, self.workdir / f"{name}.log")
+            self._stack.callback(worker.start().stop)
+            self.workers.append(worker)
+        self.web_port, self.worker = ports[0], self.workers[0]
+        # Ready means recovered and assigned: publishing earlier can lose a record. Every
+        # worker is asked once all have joined, so the group's last rebalance is over.
+        for worker, port in zip(self.workers, ports, strict=True):
+            worker.wait_http(f"http://127.0.0.1:{port}/ready", timeout=90, need_ok=True)
 
 
 def _strategy(server: LocalPostgres) -> str:

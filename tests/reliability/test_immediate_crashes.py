@@ -38,7 +38,8 @@ from tests.reliability.support import (
 )
 
 ROUNDS = 3
-PER_ROUND = 48  # above immediate_concurrency (32): some wait in the queue, all overlap
+CONCURRENCY = 32  # actors per worker, set below the default so some requests queue
+PER_ROUND = 48  # above CONCURRENCY: some wait in the queue, all overlap
 LATENCY_MS = 1500
 RETRY_AFTER_S = 3.0  # a retried call ends >= 6 s after it started, its successors at 1.5 s
 MODELS = ("gpt-4o-mini", "claude-haiku-4-5")
@@ -89,6 +90,7 @@ async def test_kills_mid_flight_lose_no_immediate_request_and_bill_none_twice(
     deployment: Deployment, emulator: EmulatorControl
 ) -> None:
     run = deployment.prefix.rstrip(".")
+    deployment.extra_env["FRUGALFLOW_IMMEDIATE_CONCURRENCY"] = str(CONCURRENCY)
     # A retried call takes latency + retry-after + latency: it finishes after its successors.
     await emulator.set(
         latency_ms=LATENCY_MS, error_rate=0.3, error_statuses=[529], retry_after_s=RETRY_AFTER_S
