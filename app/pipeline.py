@@ -135,16 +135,11 @@ class Pipeline:
 
     async def parse_internal(self, model: type[M], message: Any) -> M | None:
         """Parse a record of one of our own topics; a corrupt one is dead-lettered, not fatal."""
-        try:
-            return model.model_validate_json(message.value)
-        except (ValidationError, ValueError, TypeError) as exc:
-            letter = dead_letter(
-                Reason.CORRUPT_INTERNAL_RECORD,
-                f"{model.__name__}: {exc}",
-                message.key, message.value, message.topic, message.partition, message.offset,
-            )  # fmt: skip
-            await self.publish_dead_letter(letter, message.key)
+        parsed = parse_record(model, message)
+        if isinstance(parsed, DeadLetter):
+            await self.publish_dead_letter(parsed, message.key)
             return None
+        return parsed
 
     def semantic_cache(self) -> SemanticCache | None:
         """The semantic cache, built on first use (it loads an embedding model), if it can be."""
@@ -188,6 +183,19 @@ class Pipeline:
         await self.topics.feedback.send(
             key=event.tenant_id.encode(), value=event.model_dump_json().encode()
         )
+
+
+def parse_record(model: type[M], record: Any) -> M | DeadLetter:
+    """A record of one of our own topics (a Faust message or an aiokafka record) as
+    ``model``, or the ``corrupt_internal_record`` dead letter that says why it is not."""
+    try:
+        return model.model_validate_json(record.value or b"")
+    except (ValidationError, ValueError, TypeError) as exc:
+        return dead_letter(
+            Reason.CORRUPT_INTERNAL_RECORD,
+            f"{model.__name__}: {exc}",
+            record.key, record.value, record.topic, record.partition, record.offset,
+        )  # fmt: skip
 
 
 def raw_topic(app: faust.App, settings: Settings, name: str) -> faust.TopicT:

@@ -171,7 +171,7 @@ class Settings(BaseSettings):
     redis_timeout_s: float = Field(
         0.05, gt=0, le=10, description="response-cache calls give up after this (then: a miss)"
     )
-    sink_batch_size: int = Field(500, ge=1, le=100_000)
+    sink_batch_size: int = Field(2000, ge=1, le=100_000)  # events per insert, at most
     sink_batch_seconds: float = Field(1.0, gt=0, le=60)
 
     # --- Admin API and experiments

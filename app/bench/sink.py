@@ -4,9 +4,10 @@ Two measurements on the same scratch schema:
 
 * ``CostStore.insert`` directly, one batch of ``--batch-size`` events at a time (what the
   sink agent does per window): events/s and the time of one insert;
-* the real path: events published to ``llm.cost-events`` of a running worker, whose sink
-  agent takes windows and inserts them; timed from the first publish until Postgres holds
-  every row (counted every ``POLL_S``).
+* the real path: events published to ``llm.cost-events`` while the worker is paused
+  (SIGSTOP, for a few seconds: well inside its group's session timeout), so the rate is
+  the sink's own and not the bench producer's; timed from the worker's resume (SIGCONT)
+  until Postgres holds every row (counted every ``POLL_S``).
 
 The events are synthetic but shaped like real ones: several tenants, models and paths,
 spread over 30 days so the daily roll-up upserts touch many rows.
@@ -15,7 +16,9 @@ spread over 30 days so the daily roll-up upserts touch many rows.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,7 +37,7 @@ from app.events import Path as AnswerPath
 from app.settings import Settings
 from app.sink.store import CostStore
 
-POLL_S = 0.2
+POLL_S = 0.1
 _MODELS = (("anthropic", "claude-haiku-4-5"), ("anthropic", "claude-sonnet-4-6"),
            ("openai", "gpt-5.4-mini"))  # fmt: skip
 
@@ -82,7 +85,7 @@ class StoreResult:
 class AgentResult:
     events: int
     stored: int
-    elapsed_s: float | None  # first publish → every row in Postgres
+    elapsed_s: float | None  # the worker's resume → every row in Postgres
     usage: ProcessUsage
 
 
@@ -158,10 +161,16 @@ async def _agent_path(stack: BenchStack, n: int, timeout_s: float) -> AgentResul
     producer = new_producer(stack.bootstrap)
     conn = await asyncpg.connect(stack.dsn, timeout=10)
     await producer.start()
-    meter = ProcessMeter(stack.worker_pid).start()
     stored, done_at = 0, None
+    os.kill(stack.worker_pid, signal.SIGSTOP)
     try:
-        started = await publish_all(producer, stack.topic("llm.cost-events"), records)
+        await publish_all(producer, stack.topic("llm.cost-events"), records)
+        await producer.flush()
+    finally:
+        os.kill(stack.worker_pid, signal.SIGCONT)
+    meter = ProcessMeter(stack.worker_pid).start()
+    started = time.monotonic()
+    try:
         deadline = started + timeout_s
         while time.monotonic() < deadline:
             stored = await _count_rows(conn, f"{run_id}-%")
@@ -202,7 +211,8 @@ def _render(
             None if cpu is None else round(cpu), mib(agent.usage.peak_rss),
         )  # fmt: skip
         report.notes.append(
-            f"sink agent: first publish until Postgres held every row, counted every {POLL_S} s "
+            "sink: the events were published while the worker was paused; timed from its "
+            f"resume until Postgres held every row, counted every {POLL_S} s "
             "(so up to that much is added); CPU % is of one core"
         )
         complete = complete and agent.stored == agent.events

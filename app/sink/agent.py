@@ -1,80 +1,21 @@
-"""The sink agent: cost events → Postgres in batches, then Prometheus.
+"""The cost sink's place in the worker: a task that runs ``app.sink.consumer.CostSink``.
 
-A batch is acked only after Postgres has it. When Postgres is unreachable the agent
-backs off (capped exponential) and retries the same batch: nothing is acked, nothing is
-lost, and once Postgres is back the backlog drains in large batches. Prometheus counts
-only rows Postgres newly inserted, so redelivery never counts money twice.
+The sink reads ``llm.cost-events`` with its own consumer (that module says why and how
+nothing is lost or counted twice); it starts with the worker and stops with it.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from functools import partial
-from typing import Any
-
-from app import metrics
-from app.events import CostEvent
 from app.pipeline import Pipeline
-from app.sink.retry import until_done
+from app.sink.consumer import CostSink
 from app.sink.store import connect_store
 
 
 def register(p: Pipeline) -> None:
-    @p.app.agent(p.topics.cost_events, name="cost-sink")
-    async def sink(stream: Any) -> Any:
+    @p.app.task
+    async def cost_sink() -> None:
         store = await connect_store(p.settings.database_url)
         try:
-            async for events in stream.noack_take(
-                p.settings.sink_batch_size, within=p.settings.sink_batch_seconds
-            ):
-                parsed = [await p.parse_internal(CostEvent, e.message) for e in events]
-                batch = list({c.event_id: c for c in parsed if c is not None}.values())
-                inserted = await until_done("Postgres write", partial(store.insert, batch))
-                count(batch, inserted)
-                for event in events:
-                    await stream.ack(event)
+            await CostSink(p.settings, store, p.publish_dead_letter).run()
         finally:
             await store.close()
-
-
-TOKEN_CLASSES = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
-
-
-def count(batch: list[CostEvent], inserted: set[str]) -> None:
-    """Prometheus for the rows Postgres newly inserted, one increment per label set and
-    batch: a labelled increment per event and metric took a fifth of the sink's CPU."""
-    stored = [event for event in batch if event.event_id in inserted]
-    if not stored:
-        return
-    cost: defaultdict[tuple[str, str, str], float] = defaultdict(float)
-    reported: defaultdict[str, float] = defaultdict(float)
-    mismatches: Counter[tuple[str, str]] = Counter()
-    savings: defaultdict[str, float] = defaultdict(float)
-    tokens: Counter[str] = Counter()
-    baseline = 0.0
-    for event in stored:
-        provider, model = event.provider or "", event.model or ""
-        cost[(provider, model, event.path.value)] += float(event.cost_usd)
-        baseline += float(event.baseline_cost_usd)
-        if event.provider_reported_cost_usd is not None:
-            reported[provider] += float(event.provider_reported_cost_usd)
-            if event.cost_mismatch:
-                mismatches[(provider, model)] += 1
-        for lever, amount in event.savings_usd:
-            if amount > 0:  # a counter only grows; cache-write premiums are in the rows
-                savings[lever] += float(amount)
-        for token_class in TOKEN_CLASSES:
-            tokens[token_class] += getattr(event, token_class)
-    metrics.COST_EVENTS_STORED.inc(len(stored))
-    metrics.BASELINE.inc(baseline)
-    for (provider, model, path), usd in cost.items():
-        metrics.COST.labels(provider=provider, model=model, path=path).inc(usd)
-    for provider, usd in reported.items():
-        metrics.PROVIDER_REPORTED_COST.labels(provider=provider).inc(usd)
-    for (provider, model), n in mismatches.items():
-        metrics.PROVIDER_COST_MISMATCHES.labels(provider=provider, model=model).inc(n)
-    for lever, usd in savings.items():
-        metrics.SAVINGS.labels(lever=lever).inc(usd)
-    for token_class, n in tokens.items():
-        if n:
-            metrics.TOKENS.labels(token_class=token_class).inc(n)
