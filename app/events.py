@@ -211,7 +211,7 @@ class Alert(BaseModel):
     use_case: str | None = None
     threshold: Money | None = None
     # Optional addition: a producer may name the alert; else ``identity()`` derives one.
-    alert_id: str | None = Field(None, min_length=1, max_length=128)
+    alert_id: str | None = Field(default=None, min_length=1, max_length=128)
 
     def identity(self) -> str:
         """The alert's stable id: the same alert published twice gets the same id.

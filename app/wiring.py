@@ -6,6 +6,7 @@ dependencies run one way: entry points → wiring → stages → pipeline contex
 
 from __future__ import annotations
 
+from app.alerts import agent as notifier
 from app.dispatch import batch_ledger, batcher, immediate, poller
 from app.experiments import agent as experiments
 from app.experiments import live as live_experiments
@@ -29,7 +30,7 @@ from app.sink import agent as sink
 # Every stage, in registration order (the ledger's tables before the agents that use them).
 STAGES = (
     ledger, live_policy, intake, immediate, batcher, batch_ledger, poller, sink, experiments,
-    live_experiments,
+    live_experiments, notifier,
 )  # fmt: skip
 
 
