@@ -71,7 +71,6 @@ def _claimed(row: asyncpg.Record) -> Claimed:
     return Claimed(row["alert_id"], row["channel"], alert, row["attempts"])
 
 
-
 class DeliveryStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool

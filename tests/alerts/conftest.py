@@ -1,4 +1,4 @@
-"""Receivers and a database of the module's own for the alert-delivery tests."""
+"""Receivers and a Postgres schema of the module's own for the alert-delivery tests."""
 
 from __future__ import annotations
 
@@ -25,21 +25,21 @@ def smtp_receiver() -> Iterator[SmtpReceiver]:
     receiver.stop()
 
 
-async def fresh_database(dsn: str) -> str:
-    """A new, empty database on the same server: no other test's deliveries in it."""
-    name = f"alerts_{uuid.uuid4().hex[:10]}"
+@pytest.fixture(scope="module")
+async def alerts_dsn(postgres_dsn: str) -> AsyncIterator[str]:
+    """A fresh schema (``search_path``): no other test's deliveries in it; dropped after."""
+    schema = f"alerts_{uuid.uuid4().hex[:10]}"
+    await _execute(postgres_dsn, f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in postgres_dsn else "?"
+    try:
+        yield f"{postgres_dsn}{separator}search_path={schema}"
+    finally:
+        await _execute(postgres_dsn, f"DROP SCHEMA {schema} CASCADE")
+
+
+async def _execute(dsn: str, sql: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(sql)
     finally:
         await conn.close()
-    base, _, _ = dsn.rpartition("/")
-    query = ""
-    if "?" in dsn.rpartition("/")[2]:
-        query = "?" + dsn.rpartition("?")[2]
-    return f"{base}/{name}{query}"
-
-
-@pytest.fixture(scope="module")
-async def alerts_dsn(postgres_dsn: str) -> str:
-    return await fresh_database(postgres_dsn)
