@@ -77,7 +77,7 @@ class FrugalFlowClient:
         await producer.start()
         try:
             await consumer.start()
-            await self._assign_from_end(consumer)
+            await self._assign_from_end(producer, consumer)
         except BaseException:
             await producer.stop()
             await consumer.stop()
@@ -255,16 +255,18 @@ class FrugalFlowClient:
             raise PublishError(rid, exc) from exc
         return rid
 
-    async def _assign_from_end(self, consumer: AIOKafkaConsumer) -> None:
+    async def _assign_from_end(
+        self, producer: AIOKafkaProducer, consumer: AIOKafkaConsumer
+    ) -> None:
         """Every partition of the reply topics, from their current ends (positions fixed
         now, before any request is sent, so no answer can slip past)."""
         names = [self.config.topic("llm.responses"), self.config.topic("llm.dead-letter")]
         existing = await consumer.topics()
         partitions: list[TopicPartition] = []
         for name in names:
-            ids = consumer.partitions_for_topic(name) if name in existing else None
-            if not ids:
+            if name not in existing:
                 raise ClientError(f"topic {name!r} does not exist: check the topic prefix")
+            ids = await producer.partitions_for(name)  # waits for the topic's metadata
             partitions.extend(TopicPartition(name, i) for i in sorted(ids))
         consumer.assign(partitions)
         for tp, offset in (await consumer.end_offsets(partitions)).items():
