@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -195,6 +197,24 @@ def test_sync_client_for_scripts(stack: Stack) -> None:
         assert answer.status == "ok" and answer.content
         request_id = client.submit("Batch for a script", tenant_id="acme")
         assert client.next_answer(timeout_s=60).request_id == request_id
+
+
+async def test_the_readme_example_runs(stack: Stack) -> None:
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": stack.deployment.bootstrap,
+        "FRUGALFLOW_TOPIC_PREFIX": stack.deployment.prefix,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app.client.example", "--tenant", "acme", "--timeout", "60",
+        "What is the capital of Portugal?",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    lines = out.decode().splitlines()
+    assert lines[0].startswith("ok via immediate") and "saved $" in lines[1]
+    assert len([line for line in lines if " via batch, cost $" in line]) == 2
 
 
 async def test_alerts_reach_each_configured_channel_once(stack: Stack) -> None:
