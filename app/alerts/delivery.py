@@ -20,6 +20,7 @@ import httpx
 
 from app.alerts.channels import EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
 from app.alerts.errors import DeliveryError
+from app.alerts.redact import RedactChannelUrls
 from app.alerts.smtp import send_email
 from app.alerts.store import Claimed, DeliveryStore
 from app.alerts.webhooks import send_pagerduty, send_slack, send_webhook
@@ -53,11 +54,14 @@ class Deliverer:
         self.poll_s = poll_s
         self.wake = asyncio.Event()
         self._http = httpx.AsyncClient(follow_redirects=False)
+        self._redact = RedactChannelUrls(channels)
+        self._redact.install()
         timeouts = [c.timeout_s for c in channels.values()] or [10.0]
         self.lease_s = max(timeouts) * 2 + 30  # an attempt never outlives its claim
 
     async def close(self) -> None:
         await self._http.aclose()
+        self._redact.remove()
 
     async def run_forever(self) -> None:
         while True:

@@ -9,6 +9,7 @@ alerts recorded with their reason, secrets in no reason.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from decimal import Decimal
 
@@ -117,8 +118,12 @@ def test_channel_settings_are_validated_without_echoing_secrets() -> None:
 
 
 async def test_each_alert_is_delivered_once_per_channel_with_retries(
-    alerts_dsn: str, http_receiver: HttpReceiver, smtp_receiver: SmtpReceiver
+    alerts_dsn: str,
+    http_receiver: HttpReceiver,
+    smtp_receiver: SmtpReceiver,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="httpx")
     config = channel_config(http_receiver, smtp_receiver, SECRET)
     config["revoked"] = {"type": "slack", "url": f"{http_receiver.url}/revoked"}
     channels = parse_channels(config)
@@ -171,6 +176,9 @@ async def test_each_alert_is_delivered_once_per_channel_with_retries(
         listed = await deliveries.list(tenant=alert.tenant_id, state=None, kind=None, limit=10)
         assert {d.channel for d in listed} == set(wanted)
         assert all("XXXX" not in (d.last_error or "") for d in listed)
+        # httpx logs each request's URL at INFO; a channel's URL (a secret) is replaced.
+        assert "/revoked" not in caplog.text and "/hook" not in caplog.text
+        assert "<alert channel revoked>" in caplog.text
     finally:
         await store.close()
 
