@@ -36,6 +36,7 @@ class HttpReceiver:
     requests: list[Received] = field(default_factory=list)
     script: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     default: dict[str, tuple[int, str]] = field(default_factory=dict)
+    delay_s: dict[str, float] = field(default_factory=dict)  # a slow receiver, per path
     _runner: web.AppRunner | None = None
 
     @property
@@ -58,6 +59,8 @@ class HttpReceiver:
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         self.requests.append(Received(request.path, dict(request.headers), body))
+        if request.path in self.delay_s:
+            await asyncio.sleep(self.delay_s[request.path])
         queued = self.script[request.path]
         if queued:
             return web.Response(status=queued.pop(0), text="scripted failure")

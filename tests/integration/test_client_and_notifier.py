@@ -226,6 +226,7 @@ async def test_alerts_reach_each_configured_channel_once(stack: Stack) -> None:
     paged_stop = paged_warning.model_copy(update={"kind": "budget_hard_stop"})
     hooks_before = len(stack.http.at("/hook"))
     stack.http.script["/hook"] = [503]  # the first webhook attempt fails: retried
+    stack.http.delay_s["/hook"] = 2.0  # and every webhook call takes 2 s
     records = [exceeded, exceeded, quiet, paged_warning, paged_stop]  # one record twice
     producer = AIOKafkaProducer(bootstrap_servers=stack.deployment.bootstrap)
     await producer.start()
@@ -237,6 +238,16 @@ async def test_alerts_reach_each_configured_channel_once(stack: Stack) -> None:
             )  # fmt: skip
     finally:
         await producer.stop()
+
+    # While the slow webhook holds a delivery, answers are not held up.
+    try:
+        await stack.http.wait_for("/hook", hooks_before + 1, timeout=30)  # one call in flight
+        async with FrugalFlowClient(stack.config(client_id="during-alerts")) as client:
+            started = time.monotonic()
+            answer = await client.complete("What is 5 + 5?", tenant_id="acme")
+            assert answer.status == "ok" and time.monotonic() - started < 2.0
+    finally:
+        stack.http.delay_s.clear()
 
     mails = await stack.smtp.wait_for(1, timeout=60)
     pages = await stack.http.wait_for("/v2/enqueue", 1, timeout=60)
