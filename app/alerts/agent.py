@@ -20,7 +20,7 @@ from app.events import Alert
 from app.pipeline import Pipeline, log
 from app.policy.snapshot import NEVER
 from app.sink.retry import until_done
-from app.sink.store import CostStore, connect_store
+from app.sink.store import connect_store
 
 POLICY_WAIT_S = 30.0
 
@@ -30,59 +30,55 @@ def register(p: Pipeline) -> None:
     if settings.database_url is None:
         log.info("alerts: no database URL; alerts stay on llm.alerts, nothing is delivered")
         return
-    ready: asyncio.Future[Deliverer] | None = None
-    stores: list[CostStore] = []
-
-    async def deliverer() -> Deliverer:
-        nonlocal ready
-        if ready is None:
-            ready = asyncio.get_running_loop().create_future()
-            store = await connect_store(settings.database_url, max_size=2)
-            stores.append(store)
-            ready.set_result(
-                Deliverer(
-                    DeliveryStore(store.pool),
-                    settings.alert_channels,
-                    max_attempts=settings.alert_max_attempts,
-                    retry_base_s=settings.alert_retry_base_s,
-                    retry_max_s=settings.alert_retry_max_s,
-                    poll_s=settings.alert_poll_s,
-                )
-            )
-        return await ready
+    wake = asyncio.Event()  # set when new deliveries are recorded on this worker
 
     @p.app.agent(p.topics.alerts, name="alert-notifier")
     async def record(stream: Any) -> Any:
-        d = await deliverer()
+        store = await connect_store(settings.database_url, max_size=1)
+        deliveries = DeliveryStore(store.pool)
         waited: list[bool] = []
-        async for event in stream.events():
-            alert = await p.parse_internal(Alert, event.message)
-            if alert is None:
-                continue
-            await _wait_for_policies(p, waited)
-            channels = channels_for(
-                alert,
-                p.policy.policy_for(alert.tenant_id).alerts,
-                settings.alert_channels,
-                settings.alert_default_channels,
-            )
-            if not channels:
-                continue
-            alert_id = alert.identity()
-            new = await until_done("alert record", partial(d.store.enqueue, alert, alert_id,
-                                                           channels))  # fmt: skip
-            if new:
-                d.wake.set()
+        try:
+            async for event in stream.events():
+                alert = await p.parse_internal(Alert, event.message)
+                if alert is None:
+                    continue
+                await _wait_for_policies(p, waited)
+                channels = channels_for(
+                    alert,
+                    p.policy.policy_for(alert.tenant_id).alerts,
+                    settings.alert_channels,
+                    settings.alert_default_channels,
+                )
+                if not channels:
+                    continue
+                enqueue = partial(deliveries.enqueue, alert, alert.identity(), channels)
+                if await until_done("alert record", enqueue):
+                    wake.set()
+        finally:
+            await store.close()
+
+    if not settings.alert_channels:
+        # Nothing can be delivered: policies that name channels get visible failed rows.
+        log.info("alerts: no FRUGALFLOW_ALERT_CHANNELS; alerts are recorded, not delivered")
+        return
 
     @p.app.task
     async def deliver() -> None:
-        d = await deliverer()
+        store = await connect_store(settings.database_url, max_size=2)
+        deliverer = Deliverer(
+            DeliveryStore(store.pool),
+            settings.alert_channels,
+            max_attempts=settings.alert_max_attempts,
+            retry_base_s=settings.alert_retry_base_s,
+            retry_max_s=settings.alert_retry_max_s,
+            poll_s=settings.alert_poll_s,
+            wake=wake,
+        )
         try:
-            await d.run_forever()
+            await deliverer.run_forever()
         finally:
-            await d.close()
-            for store in stores:
-                await store.close()
+            await deliverer.close()
+            await store.close()
 
 
 async def _wait_for_policies(p: Pipeline, waited: list[bool]) -> None:

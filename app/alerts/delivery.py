@@ -46,13 +46,14 @@ class Deliverer:
         retry_base_s: float,
         retry_max_s: float,
         poll_s: float,
+        wake: asyncio.Event | None = None,
     ) -> None:
         self.store, self.channels = store, channels
         self.max_attempts, self.retry_base_s, self.retry_max_s = (
             max_attempts, retry_base_s, retry_max_s,
         )  # fmt: skip
         self.poll_s = poll_s
-        self.wake = asyncio.Event()
+        self.wake = wake or asyncio.Event()  # set: new deliveries are due now
         self._http = httpx.AsyncClient(follow_redirects=False)
         self._redact = RedactChannelUrls(channels)
         self._redact.install()
