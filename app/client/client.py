@@ -50,6 +50,7 @@ from app.events import CostEvent, DeadLetter
 log = logging.getLogger("frugalflow.client")
 
 Priority = Literal["immediate", "batch"]
+DEADLINE_MARGIN_S = 30.0  # complete() waits for a deadline's answer this much longer
 
 
 class FrugalFlowClient:
@@ -128,12 +129,15 @@ class FrugalFlowClient:
         ``service``, ``use_case``, ``user_id``, ``temperature``, ``cache_ttl_s``,
         ``metadata``). Raises ``InvalidRequest`` (intake's reason code) before publishing,
         or when intake dead-letters it; ``AnswerTimeout`` after ``timeout_s`` (default:
-        the config's), after which ``answer(request_id)`` can still await the answer.
+        the config's, or the request's ``deadline_s`` plus a margin when that is longer),
+        after which ``answer(request_id)`` can still await the answer.
         """
         rid = await self._publish(
             messages, tenant_id, request_id, queued=False, model=model, priority=priority,
             deadline_s=deadline_s, max_tokens=max_tokens, **options,
         )  # fmt: skip
+        if timeout_s is None and deadline_s is not None:
+            timeout_s = max(self.config.timeout_s, deadline_s + DEADLINE_MARGIN_S)
         return await self.answer(rid, timeout_s=timeout_s)
 
     async def submit(

@@ -15,7 +15,14 @@ import pytest
 from anthropic.types import Message
 from openai.types.chat import ChatCompletion
 
-from app.client import InvalidRequest, TrackingError
+from app.client import (
+    ClientConfig,
+    ClientError,
+    ClientNotStarted,
+    FrugalFlowClient,
+    InvalidRequest,
+    TrackingError,
+)
 from app.client.requests import build_request, encode_checked
 from app.client.sdk_usage import read_response
 from app.client.track import CostTracker, cost_event
@@ -55,6 +62,17 @@ def test_a_bad_request_fails_before_publishing_with_intakes_reason(
     assert caught.value.reason == caught.value.code == reason.value
     assert field in caught.value.detail
     assert caught.value.request_id == "r-1"
+
+
+async def test_a_client_that_is_not_started_says_so() -> None:
+    client = FrugalFlowClient(ClientConfig(client_id="svc"))
+    with pytest.raises(ClientNotStarted) as caught:
+        await client.complete("Hello?", tenant_id="acme")
+    assert caught.value.code == "client_not_started"
+    with pytest.raises(ClientError, match="not published by this client"):
+        await client.answer("r-unknown")
+    with pytest.raises(ValueError, match="client_id"):
+        ClientConfig(client_id="")
 
 
 def test_a_good_request_is_keyed_by_tenant_and_carries_the_marker() -> None:
