@@ -37,7 +37,11 @@ class SyncClient:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout_s)
 
     def start(self) -> None:
-        self._run(self._client.start())
+        try:
+            self._run(self._client.start())
+        except BaseException:
+            self.close()  # no loop thread left behind when Kafka is unreachable
+            raise
 
     def close(self) -> None:
         if self._loop.is_closed():
