@@ -204,6 +204,12 @@ class Settings(BaseSettings):
     alert_max_attempts: int = Field(8, ge=1, le=100)
     alert_retry_base_s: float = Field(5.0, gt=0, le=3600)
     alert_retry_max_s: float = Field(600.0, gt=0, le=86400)
+    alert_max_age_s: float = Field(
+        6 * 3600,
+        gt=0,
+        description="an alert older than this when the notifier reads it (a first rollout "
+        "over a topic's history, a long outage) is recorded as failed 'stale', not sent",
+    )
     alert_poll_s: float = Field(
         1.0, gt=0, le=60, description="due retries are looked for this often"
     )

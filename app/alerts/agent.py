@@ -48,6 +48,7 @@ def register(p: Pipeline) -> None:
                     p.policy.policy_for(alert.tenant_id).alerts,
                     settings.alert_channels,
                     settings.alert_default_channels,
+                    max_age_s=settings.alert_max_age_s,
                 )
                 if not channels:
                     continue

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -227,7 +228,10 @@ async def test_alerts_reach_each_configured_channel_once(stack: Stack) -> None:
     hooks_before = len(stack.http.at("/hook"))
     stack.http.script["/hook"] = [503]  # the first webhook attempt fails: retried
     stack.http.delay_s["/hook"] = 2.0  # and every webhook call takes 2 s
-    records = [exceeded, exceeded, quiet, paged_warning, paged_stop]  # one record twice
+    old = exceeded.model_copy(
+        update={"kind": "budget_warning", "occurred_at": exceeded.occurred_at - timedelta(days=2)}
+    )
+    records = [exceeded, exceeded, quiet, paged_warning, paged_stop, old]  # one record twice
     producer = AIOKafkaProducer(bootstrap_servers=stack.deployment.bootstrap)
     await producer.start()
     try:
@@ -270,6 +274,9 @@ async def test_alerts_reach_each_configured_channel_once(stack: Stack) -> None:
     assert all(verify(SECRET, h.body, h.headers[HEADER]) for h in hooks)
     assert [m["X-FrugalFlow-Alert-Id"] for _, m in mails] == [exceeded.identity()]
     assert [json.loads(p.body)["dedup_key"] for p in pages] == [paged_stop.identity()]
+    stale = await _states(stack.dsn, [old.identity()])
+    assert stale == {(old.identity(), "ops-hook"): ("failed", 0),
+                     (old.identity(), "mail"): ("failed", 0)}  # fmt: skip
     quiet_rows = await _states(stack.dsn, [quiet.identity(), paged_warning.identity()])
     assert quiet_rows == {}  # no channels for 'quiet'; 'paged' wants hard stops only
     log = (stack.deployment.workdir / "w1.log").read_text()
