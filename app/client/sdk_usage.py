@@ -47,9 +47,9 @@ def read_response(response: Any) -> SdkCall:
             "openai", response.model, _responses_usage(response.usage),
             billed_mode(getattr(response, "service_tier", None)), getattr(response, "id", None),
         )  # fmt: skip
-    if getattr(response, "usage_metadata", None) is not None or hasattr(response, "to_dict"):
-        body = response.to_dict() if hasattr(response, "to_dict") else {}
-        return _gemini(body)
+    metadata = getattr(response, "usage_metadata", None)
+    if metadata is not None:  # google-genai's GenerateContentResponse (snake_case fields)
+        return _gemini(_camel(response, metadata))
     raise TrackingError(
         "unsupported_response",
         f"cannot read usage from a {type(response).__name__}: expected an Anthropic Message, "
@@ -67,6 +67,28 @@ def _responses_usage(usage: Any) -> Usage:
         output_tokens=int(data.get("output_tokens") or 0),
         cache_read_tokens=cached,
     )
+
+
+GEMINI_COUNTS = (
+    "prompt_token_count", "cached_content_token_count", "candidates_token_count",
+    "thoughts_token_count",
+)  # fmt: skip
+
+
+def _camel(response: Any, metadata: Any) -> dict[str, Any]:
+    """An SDK object's fields under the REST body's names (``usageMetadata``…)."""
+
+    def camel(name: str) -> str:
+        head, *rest = name.split("_")
+        return head + "".join(part.title() for part in rest)
+
+    tier = getattr(response, "service_tier", None) or getattr(response, "serviceTier", None)
+    return {
+        "modelVersion": getattr(response, "model_version", None),
+        "responseId": getattr(response, "response_id", None),
+        "serviceTier": getattr(tier, "value", tier),
+        "usageMetadata": {camel(n): getattr(metadata, n, None) or 0 for n in GEMINI_COUNTS},
+    }
 
 
 def _gemini(body: dict[str, Any]) -> SdkCall:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -132,6 +133,25 @@ def test_direct_calls_are_priced_like_the_stream_prices_them() -> None:
     gemini = {"modelVersion": "gemini-2.5-flash-lite", "responseId": "g-1",
               "usageMetadata": {"promptTokenCount": 100, "candidatesTokenCount": 10}}  # fmt: skip
     assert read_response(gemini).usage.input_tokens == 100
+    # google-genai's response object: the same fields, snake_case
+    sdk_object = SimpleNamespace(
+        model_version="gemini-2.5-flash-lite", response_id="g-2", service_tier=None,
+        usage_metadata=SimpleNamespace(prompt_token_count=100, cached_content_token_count=40,
+                                       candidates_token_count=10, thoughts_token_count=5),
+    )  # fmt: skip
+    call = read_response(sdk_object)
+    assert (call.provider, call.model, call.call_id) == ("gemini", "gemini-2.5-flash-lite", "g-2")
+    assert (call.usage.input_tokens, call.usage.cache_read_tokens) == (60, 40)
+    assert call.usage.output_tokens == 15  # thoughts bill as output
+
+    responses_api = SimpleNamespace(
+        object="response", id="resp_1", model="gpt-5.4-mini", service_tier="default",
+        usage={"input_tokens": 1000, "output_tokens": 200,
+               "input_tokens_details": {"cached_tokens": 400}},
+    )  # fmt: skip
+    call = read_response(responses_api)
+    assert (call.provider, call.mode, call.call_id) == ("openai", "standard", "resp_1")
+    assert (call.usage.input_tokens, call.usage.cache_read_tokens) == (600, 400)
 
 
 def test_what_cannot_be_priced_is_an_error_or_a_log_line(caplog: pytest.LogCaptureFixture) -> None:
