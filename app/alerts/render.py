@@ -37,7 +37,12 @@ def summary(alert: Alert) -> str:
         text += f": ${alert.spent_usd:.2f} of ${alert.limit_usd:.2f}"
     if alert.detail:
         text += f" - {alert.detail}"
-    return text[:1000]
+    return " ".join(text.split())[:1000]  # one line: safe as a mail subject
+
+
+def slack_escape(text: str) -> str:
+    """Slack reads ``<…>`` as links and mentions: its three control characters escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def payload(alert: Alert, alert_id: str) -> dict[str, Any]:

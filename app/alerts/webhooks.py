@@ -55,7 +55,7 @@ async def send_slack(
 ) -> None:
     """Slack answers 200 ``ok``; 4xx texts such as ``invalid_payload``, ``no_service``
     (webhook revoked), ``channel_is_archived`` are recorded as the failure's detail."""
-    text = render.summary(alert)
+    text = render.slack_escape(render.summary(alert))
     body = json.dumps({"text": text}).encode()
     await post(http, channel.url.get_secret_value(), body, {}, channel.timeout_s)
 
