@@ -65,17 +65,6 @@ async def test_channels_speak_their_wire_formats(
     slack = json.loads(http_receiver.at("/services/T000/B000/XXXX")[-1].body)
     assert set(slack) == {"text"} and alert.tenant_id in slack["text"]
 
-    # Text from tenants and providers cannot break a mail header or a Slack message.
-    odd = alert.model_copy(update={"detail": "circuit <!channel> opened\r\nBcc: x@y.z"})
-    async with httpx.AsyncClient() as http:
-        await send_slack(http, channels["slack"], odd, "odd-1")
-    await send_email(channels["mail"], odd, "odd-1")
-    text = json.loads(http_receiver.at("/services/T000/B000/XXXX")[-1].body)["text"]
-    assert "&lt;!channel&gt;" in text and "<" not in text
-    _, odd_mail = (await smtp_receiver.wait_for(2))[-1]
-    assert odd_mail["Bcc"] is None  # the injected line stayed inside the (folded) subject
-    assert "opened Bcc: x@y.z" in " ".join(str(odd_mail["Subject"]).split())
-
     event = json.loads(http_receiver.at("/v2/enqueue")[-1].body)
     assert event["event_action"] == "trigger" and event["dedup_key"] == alert_id
     assert event["routing_key"] == "R0UT1NGKEY0000000000000000000000"
@@ -86,6 +75,17 @@ async def test_channels_speak_their_wire_formats(
     assert envelope.rcpt_tos == ["oncall@example.test"]
     assert mail["X-FrugalFlow-Alert-Id"] == alert_id
     assert "budget_exceeded" in mail["Subject"]
+
+    # Text from tenants and providers cannot break a mail header or a Slack message.
+    odd = alert.model_copy(update={"detail": "circuit <!channel> opened\r\nBcc: x@y.z"})
+    async with httpx.AsyncClient() as http:
+        await send_slack(http, channels["slack"], odd, "odd-1")
+    await send_email(channels["mail"], odd, "odd-1")
+    text = json.loads(http_receiver.at("/services/T000/B000/XXXX")[-1].body)["text"]
+    assert "&lt;!channel&gt;" in text and "<" not in text
+    _, odd_mail = smtp_receiver.messages[-1]  # accepted before send_email returned
+    assert odd_mail["Bcc"] is None  # the injected line stayed inside the (folded) subject
+    assert "opened Bcc: x@y.z" in " ".join(str(odd_mail["Subject"]).split())
 
 
 async def test_failures_are_classified_and_name_no_secret(http_receiver: HttpReceiver) -> None:
