@@ -24,6 +24,7 @@ from app.alerts.redact import RedactChannelUrls
 from app.alerts.smtp import send_email
 from app.alerts.store import Claimed, DeliveryStore
 from app.alerts.webhooks import send_pagerduty, send_slack, send_webhook
+from app.events import Alert
 
 log = logging.getLogger("frugalflow.alerts")
 
@@ -34,6 +35,20 @@ def backoff_s(attempts: int, base_s: float, max_s: float) -> float:
     """Delay before attempt ``attempts + 1``: base x 2^(attempts-1), capped, ±20 % jitter."""
     delay = min(max_s, base_s * 2 ** max(0, attempts - 1))
     return delay * random.uniform(0.8, 1.2)
+
+
+async def send_on(http: httpx.AsyncClient, channel: Any, alert: Alert, alert_id: str) -> None:
+    """One attempt on ``channel``; ``DeliveryError`` when it fails."""
+    if isinstance(channel, WebhookChannel):
+        await send_webhook(http, channel, alert, alert_id)
+    elif isinstance(channel, SlackChannel):
+        await send_slack(http, channel, alert, alert_id)
+    elif isinstance(channel, PagerDutyChannel):
+        await send_pagerduty(http, channel, alert, alert_id)
+    elif isinstance(channel, EmailChannel):
+        await send_email(channel, alert, alert_id)
+    else:
+        raise DeliveryError("unknown_channel_type", type(channel).__name__, retryable=False)
 
 
 class Deliverer:
@@ -89,7 +104,7 @@ class Deliverer:
             if channel is None:
                 raise DeliveryError("unknown_channel", "removed from the configuration",
                                     retryable=False)  # fmt: skip
-            await self._send(channel, claim)
+            await send_on(self._http, channel, claim.alert, claim.alert_id)
         except DeliveryError as exc:
             await self._failed(claim, exc)
             return
@@ -100,19 +115,6 @@ class Deliverer:
         await self.store.delivered(claim.alert_id, claim.channel)
         log.info("alert %s (%s) delivered to %s", claim.alert_id, claim.alert.kind,
                  claim.channel)  # fmt: skip
-
-    async def _send(self, channel: Any, claim: Claimed) -> None:
-        alert, alert_id = claim.alert, claim.alert_id
-        if isinstance(channel, WebhookChannel):
-            await send_webhook(self._http, channel, alert, alert_id)
-        elif isinstance(channel, SlackChannel):
-            await send_slack(self._http, channel, alert, alert_id)
-        elif isinstance(channel, PagerDutyChannel):
-            await send_pagerduty(self._http, channel, alert, alert_id)
-        elif isinstance(channel, EmailChannel):
-            await send_email(channel, alert, alert_id)
-        else:
-            raise DeliveryError("unknown_channel_type", type(channel).__name__, retryable=False)
 
     async def _failed(self, claim: Claimed, exc: DeliveryError) -> None:
         if exc.retryable and claim.attempts < self.max_attempts:
