@@ -18,7 +18,7 @@ from app.pipeline import (
     build_faust_app,
     raw_topic,
 )
-from app.policy import ledger
+from app.policy import direct_spend, ledger
 from app.policy import live as live_policy
 from app.policy.response_cache import ResponseCache, redis_client
 from app.policy.snapshot import PolicySnapshot
@@ -30,7 +30,7 @@ from app.sink import agent as sink
 # Every stage, in registration order (the ledger's tables before the agents that use them).
 STAGES = (
     ledger, live_policy, intake, immediate, batcher, batch_ledger, poller, sink, experiments,
-    live_experiments, notifier,
+    live_experiments, notifier, direct_spend,
 )  # fmt: skip
 
 

@@ -176,10 +176,11 @@ class FrugalFlowClient:
             yield await self._replies.queue.get()
 
     async def publish_cost(self, event: CostEvent) -> None:
-        """Send a cost event to ``llm.cost-events`` (what ``track_cost`` does)."""
+        """Send a direct call's cost event to ``llm.direct-costs`` (what ``track_cost``
+        does): a worker books it in the tenant's budgets, then the sink stores it."""
         producer = self._running()
         await producer.send_and_wait(
-            self.config.topic("llm.cost-events"),
+            self.config.topic("llm.direct-costs"),
             key=event.tenant_id.encode(),
             value=event.model_dump_json().encode(),
         )

@@ -32,8 +32,11 @@ from app.client import (
     InvalidRequest,
     SyncClient,
 )
+from app.client.sdk_usage import read_response
+from app.client.track import cost_event
 from app.events import Alert
 from app.policy.store import put_policy
+from app.reports.budgets import Budget, put_budget
 from app.sink.store import CostStore
 from tests.alerts.receivers import HttpReceiver, SmtpReceiver, channel_config
 from tests.integration.harness import Deployment
@@ -296,3 +299,55 @@ async def _states(dsn: str, alert_ids: list[str]) -> dict[tuple[str, str], tuple
     finally:
         await conn.close()
     return {(r["alert_id"], r["channel"]): (r["state"], r["attempts"]) for r in rows}
+
+
+async def test_direct_spend_counts_in_budgets_once(stack: Stack) -> None:
+    """A direct call booked by track_cost is spent money: its alerts fire, the tenant's
+    next streamed request meets the hard stop, and booking it twice counts it once."""
+    sdk = AsyncAnthropic(base_url=stack.deployment.emulator_url, api_key="emulator",
+                         max_retries=0)  # fmt: skip
+    response = await sdk.messages.create(
+        model="claude-haiku-4-5", max_tokens=32,
+        messages=[{"role": "user", "content": "Rank these ten documents."}],
+    )  # fmt: skip
+    await sdk.close()
+    cost = cost_event(read_response(response), tenant_id="spender", service="etl",
+                      use_case=None).cost_usd  # fmt: skip
+    # The call is 90 % of the daily limit: once is a warning, twice would be "exceeded".
+    conn = await asyncpg.connect(stack.dsn)
+    try:
+        await put_budget(conn, Budget(
+            tenant="spender", service="", use_case="",
+            daily_limit_usd=(cost / Decimal("0.9")).quantize(Decimal("1e-10")),
+            monthly_limit_usd=None, alert_thresholds=[Decimal("0.8"), Decimal("1")],
+            hard_stop_ratio=Decimal("1.5"),
+        ))  # fmt: skip
+    finally:
+        await conn.close()
+    await asyncio.sleep(3)  # workers reload budgets every FRUGALFLOW_POLICY_REFRESH_S (2 s)
+
+    async with FrugalFlowClient(stack.config(client_id="spender-etl")) as client:
+        async with client.track_cost(tenant_id="spender", service="etl") as tracker:
+            tracker.record(response)
+            tracker.record(response)  # the same call twice: one event id
+        deadline, kinds = time.monotonic() + 60, set()
+        while time.monotonic() < deadline and not kinds:
+            await asyncio.sleep(0.3)
+            kinds = await _alert_kinds(stack.dsn, "spender")
+        await asyncio.sleep(1.5)  # a second booking would raise budget_exceeded by now
+        assert await _alert_kinds(stack.dsn, "spender") == {"budget_warning"}
+
+        answer = await client.complete("What is 1 + 1?", tenant_id="spender")
+        assert answer.status == "rejected" and answer.error is not None
+        assert answer.error.code == "budget_hard_stop"
+    rows = await stack.deployment.wait_cost_rows(response.id, 1, timeout=30)
+    assert [(r["tenant_id"], r["path"]) for r in rows] == [("spender", "direct")]  # reported
+
+
+async def _alert_kinds(dsn: str, tenant: str) -> set[str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT kind FROM alert_deliveries WHERE tenant_id = $1", tenant)
+    finally:
+        await conn.close()
+    return {r["kind"] for r in rows}
