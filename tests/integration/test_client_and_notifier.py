@@ -94,9 +94,9 @@ async def stack(
             "FRUGALFLOW_ALERT_RETRY_BASE_S": "0.2",
         },
     )  # fmt: skip
-    await deployment.create_topics()
-    await asyncio.to_thread(deployment.start_worker)
     try:
+        await deployment.create_topics()
+        await asyncio.to_thread(deployment.start_worker)
         yield Stack(deployment, http, smtp, dsn)
     finally:
         deployment.stop_all()
