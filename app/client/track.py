@@ -13,10 +13,11 @@ catalog, the same normalized usage, the service tier the provider says billed it
 published as a ``CostEvent`` with ``path: "direct"`` on ``llm.direct-costs``: a worker
 books it in the tenant's budgets (``app.policy.direct_spend``) and forwards it to
 ``llm.cost-events``, where the sink stores it like any other (the cost reports). Its
-``event_id`` is derived from the provider's response id (``msg_…``, ``chatcmpl-…``), in a namespace of its own:
-recording the same response twice, or a redelivery, is stored once, and never collides
-with a streamed answer's event. The baseline is the same model at list price, so only
-the provider's prompt cache and service tier show as savings (no routing happened).
+``event_id`` is derived from the provider's response id (``msg_…``, ``chatcmpl-…``), in
+a namespace of its own: recording the same response twice, or a redelivery, is stored
+once, and never collides with a streamed answer's event. The baseline is the same model
+at list price, so only the provider's prompt cache and service tier show as savings (no
+routing happened).
 
 A response that cannot be priced (``unknown_model``, ``unsupported_response``) is logged
 and skipped — the caller's call already happened and is returned as is — unless the
