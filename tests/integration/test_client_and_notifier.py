@@ -17,12 +17,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
+from pathlib import Path as FsPath
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 from anthropic import AsyncAnthropic
+from anthropic.types import Message
 
 from app.alerts.signing import HEADER, verify
 from app.client import (
@@ -34,7 +35,7 @@ from app.client import (
 )
 from app.client.sdk_usage import read_response
 from app.client.track import cost_event
-from app.events import Alert
+from app.events import Alert, Path
 from app.policy.store import put_policy
 from app.reports.budgets import Budget, put_budget
 from app.sink.store import CostStore
@@ -87,7 +88,7 @@ async def stack(
     await store.close()
     deployment = Deployment(
         kafka_bootstrap, dsn, emulator_url, f"t{uuid.uuid4().hex[:10]}.",
-        Path(tmp_path_factory.mktemp("issue18")),
+        FsPath(tmp_path_factory.mktemp("issue18")),
         extra_env={
             "FRUGALFLOW_ALERT_CHANNELS": json.dumps(channel_config(http, smtp, SECRET)),
             "FRUGALFLOW_ALERT_DEFAULT_CHANNELS": "ops-hook,mail",
@@ -342,6 +343,31 @@ async def test_direct_spend_counts_in_budgets_once(stack: Stack) -> None:
         assert answer.error.code == "budget_hard_stop"
     rows = await stack.deployment.wait_cost_rows(response.id, 1, timeout=30)
     assert [(r["tenant_id"], r["path"]) for r in rows] == [("spender", "direct")]  # reported
+
+
+async def test_a_bad_direct_cost_is_dead_lettered_not_booked(stack: Stack) -> None:
+    response = Message.model_validate({
+        "id": f"msg_{uuid.uuid4().hex[:8]}", "type": "message", "role": "assistant",
+        "model": "claude-haiku-4-5", "content": [], "stop_reason": "end_turn",
+        "stop_sequence": None, "usage": {"input_tokens": 10, "output_tokens": 5},
+    })  # fmt: skip
+    event = cost_event(read_response(response), tenant_id="acme", service=None, use_case=None)
+    streamed = event.model_copy(update={"path": Path.IMMEDIATE})
+    topic = stack.deployment.topic("llm.direct-costs")
+    producer = AIOKafkaProducer(bootstrap_servers=stack.deployment.bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, key=b"acme", value=streamed.model_dump_json().encode())
+        await producer.send_and_wait(topic, key=b"globex", value=event.model_dump_json().encode())
+    finally:
+        await producer.stop()
+    letters: list[dict[str, object]] = []
+    deadline = time.monotonic() + 30
+    while len(letters) < 2 and time.monotonic() < deadline:
+        every = await stack.deployment.read("llm.dead-letter", until=1, timeout=5, settle=1)
+        letters = [letter for letter in every if letter["source_topic"] == topic]
+    assert sorted(letter["reason"] for letter in letters) == ["invalid_field", "key_mismatch"]
+    assert await stack.deployment.cost_rows(response.id) == []  # neither reached the sink
 
 
 async def _alert_kinds(dsn: str, tenant: str) -> set[str]:
