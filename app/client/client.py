@@ -121,21 +121,30 @@ class FrugalFlowClient:
         max_tokens: int | None = None,
         timeout_s: float | None = None,
         request_id: str | None = None,
-        **options: Any,
+        system: str | None = None,
+        provider: str | None = None,
+        service: str | None = None,
+        use_case: str | None = None,
+        user_id: str | None = None,
+        temperature: float | None = None,
+        cache_ttl_s: int | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> Answer:
         """Publish a request and wait for its answer.
 
-        ``options`` are the request's other contract fields (``system``, ``provider``,
-        ``service``, ``use_case``, ``user_id``, ``temperature``, ``cache_ttl_s``,
-        ``metadata``). Raises ``InvalidRequest`` (intake's reason code) before publishing,
+        The keyword arguments are the request's contract fields (``llm.requests``); those
+        left None are not sent. Raises ``InvalidRequest`` (intake's reason code) before publishing,
         or when intake dead-letters it; ``AnswerTimeout`` after ``timeout_s`` (default:
         the config's, or the request's ``deadline_s`` plus a margin when that is longer),
         after which ``answer(request_id)`` can still await the answer.
         """
-        rid = await self._publish(
-            messages, tenant_id, request_id, queued=False, model=model, priority=priority,
-            deadline_s=deadline_s, max_tokens=max_tokens, **options,
-        )  # fmt: skip
+        fields = {
+            "model": model, "priority": priority, "deadline_s": deadline_s,
+            "max_tokens": max_tokens, "system": system, "provider": provider,
+            "service": service, "use_case": use_case, "user_id": user_id,
+            "temperature": temperature, "cache_ttl_s": cache_ttl_s, "metadata": metadata,
+        }  # fmt: skip
+        rid = await self._publish(messages, tenant_id, request_id, fields, queued=False)
         if timeout_s is None and deadline_s is not None:
             timeout_s = max(self.config.timeout_s, deadline_s + DEADLINE_MARGIN_S)
         return await self.answer(rid, timeout_s=timeout_s)
@@ -150,13 +159,23 @@ class FrugalFlowClient:
         deadline_s: int | None = None,
         max_tokens: int | None = None,
         request_id: str | None = None,
-        **options: Any,
+        system: str | None = None,
+        provider: str | None = None,
+        service: str | None = None,
+        use_case: str | None = None,
+        user_id: str | None = None,
+        temperature: float | None = None,
+        cache_ttl_s: int | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> str:
         """Publish and return the request id at once; the answer comes from ``answers()``."""
-        return await self._publish(
-            messages, tenant_id, request_id, queued=True, model=model, priority=priority,
-            deadline_s=deadline_s, max_tokens=max_tokens, **options,
-        )  # fmt: skip
+        fields = {
+            "model": model, "priority": priority, "deadline_s": deadline_s,
+            "max_tokens": max_tokens, "system": system, "provider": provider,
+            "service": service, "use_case": use_case, "user_id": user_id,
+            "temperature": temperature, "cache_ttl_s": cache_ttl_s, "metadata": metadata,
+        }  # fmt: skip
+        return await self._publish(messages, tenant_id, request_id, fields, queued=True)
 
     async def answer(self, request_id: str, *, timeout_s: float | None = None) -> Answer:
         """The answer to a request this client published (at once when it is already in)."""
@@ -228,14 +247,14 @@ class FrugalFlowClient:
         messages: MessagesIn,
         tenant_id: str,
         request_id: str | None,
+        options: dict[str, Any],
         *,
         queued: bool,
-        max_tokens: int | None,
-        **options: Any,
     ) -> str:
         producer = self._running()
         rid = request_id or new_request_id()
-        options["max_tokens"] = self.config.max_tokens if max_tokens is None else max_tokens
+        if options.get("max_tokens") is None:
+            options["max_tokens"] = self.config.max_tokens
         marker = {CLIENT_KEY: self.config.client_id, INSTANCE_KEY: self.instance_id}
         body = build_request(
             messages, tenant_id=tenant_id, request_id=rid, marker=marker, options=options
