@@ -127,7 +127,8 @@ class DeliveryStore:
     async def list(
         self, *, tenant: str | None, state: str | None, kind: str | None, limit: int
     ) -> list[Delivery]:
-        """Newest first; one entry per alert and channel."""
+        """Newest first; one entry per alert and channel. ``state``: the alerts that have a
+        channel in that state, with all their channels."""
         rows = await self._pool.fetch(
             """
             SELECT alert_id, channel, tenant_id, kind, alert, state, attempts, last_error,
@@ -135,7 +136,8 @@ class DeliveryStore:
                    created_at, delivered_at
             FROM alert_deliveries
             WHERE ($1::text IS NULL OR tenant_id = $1)
-              AND ($2::text IS NULL OR state = $2)
+              AND ($2::text IS NULL OR alert_id IN (
+                  SELECT alert_id FROM alert_deliveries WHERE state = $2))
               AND ($3::text IS NULL OR kind = $3)
             ORDER BY created_at DESC, alert_id, channel
             LIMIT $4

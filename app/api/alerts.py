@@ -28,7 +28,9 @@ class AlertQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     tenant: Name | None = None
-    state: State | None = Field(None, description="only alerts with a channel in this state")
+    state: State | None = Field(
+        None, description="only alerts with a channel in this state (with all their channels)"
+    )
     kind: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")
     limit: int = Field(100, ge=1, le=1000, description="most alerts returned")
 

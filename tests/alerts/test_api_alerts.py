@@ -40,7 +40,7 @@ async def test_alerts_show_their_delivery_state_per_channel(
     stop = Alert(tenant_id=tenant, kind="budget_hard_stop", period="2026-12",
                  spent_usd=Decimal("150"), limit_usd=Decimal("100"))  # fmt: skip
     await deliveries.enqueue(warning, warning.identity(), {"mail": None, "hook": None})
-    await deliveries.enqueue(stop, stop.identity(), {"pager": None})
+    await deliveries.enqueue(stop, stop.identity(), {"pager": None, "mail": None})
     await deliveries.delivered(warning.identity(), "mail")
     await deliveries.delivered(warning.identity(), "hook")
     await deliveries.failed(stop.identity(), "pager", "http_400: invalid routing key")
@@ -55,11 +55,15 @@ async def test_alerts_show_their_delivery_state_per_channel(
     assert all(d["delivered_at"] for d in by_kind["budget_warning"]["deliveries"])
     failed = by_kind["budget_hard_stop"]
     assert failed["state"] == "failed" and failed["alert_id"] == stop.identity()
-    assert failed["deliveries"][0]["last_error"] == "http_400: invalid routing key"
+    by_channel = {d["channel"]: d for d in failed["deliveries"]}
+    assert by_channel["pager"]["last_error"] == "http_400: invalid routing key"
+    assert by_channel["mail"]["state"] == "pending" and by_channel["mail"]["next_attempt_at"]
     assert "$150.00 of $100.00" in failed["summary"]
 
     only_failed = await client.get(f"/v1/alerts?tenant={tenant}&state=failed", headers=auth())
-    assert [a["kind"] for a in (await only_failed.json())["alerts"]] == ["budget_hard_stop"]
+    only = (await only_failed.json())["alerts"]
+    assert [a["kind"] for a in only] == ["budget_hard_stop"]
+    assert {d["channel"] for d in only[0]["deliveries"]} == {"pager", "mail"}  # all channels
     bad = await client.get("/v1/alerts?state=lost&limit=0", headers=auth())
     assert bad.status == 400
     assert (await bad.json())["error"]["code"] == "bad_request"
