@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="the local stack (broker, Postgres, emulator, worker) until Ctrl-C")
     sub.add_parser("api", help="serve the admin HTTP API (FRUGALFLOW_API_HOST/PORT)")
     sub.add_parser("mcp", help="serve the MCP tools (cost, savings, budgets) on stdio")
+    alerts = sub.add_parser("alerts", help="alert delivery channels")
+    alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True)
+    alert_test = alerts_sub.add_parser("test", help="send a test alert on a channel now")
+    alert_test.add_argument("channel", help="a channel name of FRUGALFLOW_ALERT_CHANNELS")
+    alert_test.add_argument("--tenant", default="*", help="tenant shown in the test alert")
     _add_report_commands(sub)
     _add_bench_commands(sub)
     _add_pricing_commands(sub)
@@ -220,6 +225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.mcp import main_mcp
 
         return main_mcp(settings)
+    if args.command == "alerts":
+        from app.alerts.check import send_test
+
+        return asyncio.run(send_test(settings, args.channel, args.tenant))
     if args.command == "api":
         from app.api import main_api
 

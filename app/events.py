@@ -32,6 +32,9 @@ class Path(StrEnum):
     PATTERN = "pattern"
     FALLBACK = "fallback"
     NONE = "none"
+    # Spend of a provider call made outside the stream, reported by the client's
+    # ``track_cost`` (cost events only; no answer on ``llm.responses`` has this path).
+    DIRECT = "direct"
 
 
 class Status(StrEnum):
@@ -207,6 +210,26 @@ class Alert(BaseModel):
     service: str | None = None
     use_case: str | None = None
     threshold: Money | None = None
+    # Optional addition: a producer may name the alert; else ``identity()`` derives one.
+    alert_id: str | None = Field(default=None, min_length=1, max_length=128)
+
+    def identity(self) -> str:
+        """The alert's stable id: the same alert published twice gets the same id.
+
+        Budget and life-cycle alerts are sent once per budget, threshold and period (or
+        tenant and model), so their content names them. Health alerts (period ``"now"``)
+        recur, so each occurrence is told apart by its time.
+        """
+        if self.alert_id:
+            return self.alert_id
+        parts = [
+            self.tenant_id, self.kind, self.period, self.service or "", self.use_case or "",
+            "" if self.threshold is None else format(self.threshold, "f"), self.detail or "",
+        ]  # fmt: skip
+        if self.period in ("", "now") and self.kind != "model_deprecated":
+            parts.append(self.occurred_at.isoformat())
+        digest = hashlib.sha256("\x00".join(["alert", *parts]).encode()).hexdigest()
+        return digest[:32]
 
 
 class BatchRecord(BaseModel):

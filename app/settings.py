@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.alerts.channels import Channel, parse_channels
 from app.providers.compatible import (
     CompatibleProvider,
     EntryError,
@@ -193,6 +194,28 @@ class Settings(BaseSettings):
         2.0, gt=0, le=3600, description="how often workers reload tenant policies and budgets"
     )
 
+    # --- Alert delivery (app/alerts): channels by name, secrets masked
+    alert_channels: Annotated[dict[str, Channel], NoDecode] = Field(
+        default_factory=dict,
+        description="JSON object {name: {type: webhook|slack|pagerduty|email, ...}}; tenant "
+        "policies name channels ('alerts.channels'), never their URLs or keys",
+    )
+    alert_default_channels: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="comma-separated channel names for tenants whose policy names none"
+    )
+    alert_max_attempts: int = Field(8, ge=1, le=100)
+    alert_retry_base_s: float = Field(5.0, gt=0, le=3600)
+    alert_retry_max_s: float = Field(600.0, gt=0, le=86400)
+    alert_max_age_s: float = Field(
+        6 * 3600,
+        gt=0,
+        description="an alert older than this when the notifier reads it (a first rollout "
+        "over a topic's history, a long outage) is recorded as failed 'stale', not sent",
+    )
+    alert_poll_s: float = Field(
+        1.0, gt=0, le=60, description="due retries are looked for this often"
+    )
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("policy_defaults")
@@ -262,6 +285,27 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_token_is_unset(cls, value: object) -> object:
         return cls._blank_is_unset(value)
+
+    @field_validator("alert_channels", mode="before")
+    @classmethod
+    def _alert_channels(cls, value: object) -> object:
+        return parse_channels(value)
+
+    @field_validator("alert_default_channels", mode="before")
+    @classmethod
+    def _default_channels(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
+
+    @field_validator("alert_default_channels")
+    @classmethod
+    def _default_channels_exist(cls, value: tuple[str, ...], info: ValidationInfo) -> object:
+        known = info.data.get("alert_channels") or {}
+        for name in value:
+            if name not in known:
+                raise ValueError(f"channel {name!r} is not in FRUGALFLOW_ALERT_CHANNELS")
+        return value
 
     @field_validator("batch_membership_ttl_s")
     @classmethod

@@ -6,6 +6,7 @@ dependencies run one way: entry points → wiring → stages → pipeline contex
 
 from __future__ import annotations
 
+from app.alerts import agent as notifier
 from app.dispatch import batch_ledger, batcher, immediate, poller
 from app.experiments import agent as experiments
 from app.experiments import live as live_experiments
@@ -17,7 +18,7 @@ from app.pipeline import (
     build_faust_app,
     raw_topic,
 )
-from app.policy import ledger
+from app.policy import direct_spend, ledger
 from app.policy import live as live_policy
 from app.policy.response_cache import ResponseCache, redis_client
 from app.policy.snapshot import PolicySnapshot
@@ -29,7 +30,7 @@ from app.sink import agent as sink
 # Every stage, in registration order (the ledger's tables before the agents that use them).
 STAGES = (
     ledger, live_policy, intake, immediate, batcher, batch_ledger, poller, sink, experiments,
-    live_experiments,
+    live_experiments, notifier, direct_spend,
 )  # fmt: skip
 
 

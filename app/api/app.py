@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from app.api import budgets, cache, costs, experiments, health, policies
+from app.api import alerts, budgets, cache, costs, experiments, health, policies
 from app.api.auth import auth_middleware
 from app.api.errors import error_middleware
 from app.api.openapi import build_document
@@ -42,6 +42,7 @@ OPERATIONS: tuple[Operation, ...] = (
     *experiments.OPERATIONS,
     *cache.OPERATIONS,
     *policies.OPERATIONS,
+    *alerts.OPERATIONS,
 )
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.experiments.models import Experiment, Name, Status
 from app.policy.models import (
+    AlertsPolicy,
     BaselinePolicy,
     CachePolicy,
     ContextPolicy,
@@ -151,6 +152,7 @@ class PolicyPatch(BaseModel):
     context: ContextPolicy | None = None
     baseline: BaselinePolicy | None = None
     fallback: FallbackPolicy | None = None
+    alerts: AlertsPolicy | None = None
 
 
 class PolicyView(BaseModel):

@@ -8,7 +8,7 @@ stored document over the defaults section by section.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -99,6 +99,16 @@ class BaselinePolicy(_Section):
         return self.by_use_case.get(use_case or "") or self.model
 
 
+class AlertsPolicy(_Section):
+    """Where the tenant's alerts are delivered (issue 18): channel *names* configured in
+    ``FRUGALFLOW_ALERT_CHANNELS`` (a policy never holds a URL, key or password).
+    ``channels`` None = the deployment's ``FRUGALFLOW_ALERT_DEFAULT_CHANNELS``, [] = none;
+    ``kinds`` None = every alert kind, else only those listed."""
+
+    channels: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]] | None = None
+    kinds: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = None
+
+
 class TenantPolicy(_Section):
     # Sections are frozen, so one default instance can be shared.
     rate_limits: RateLimits = RateLimits()
@@ -109,6 +119,7 @@ class TenantPolicy(_Section):
     context: ContextPolicy = ContextPolicy()
     fallback: FallbackPolicy = FallbackPolicy()
     baseline: BaselinePolicy = BaselinePolicy()
+    alerts: AlertsPolicy = AlertsPolicy()
 
 
 def effective_policy(*documents: dict[str, Any]) -> TenantPolicy:

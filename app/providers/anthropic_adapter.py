@@ -189,7 +189,8 @@ class AnthropicAdapter:
         await self._client.close()
 
 
-def _usage(message: Message) -> Usage:
+def message_usage(message: Message) -> Usage:
+    """Normalized usage of a Messages API response (also read by the client's track_cost)."""
     usage = message.usage
     split = getattr(usage, "cache_creation", None)  # 5-minute / 1-hour breakdown of writes
     return Usage(
@@ -204,7 +205,11 @@ def _usage(message: Message) -> Usage:
 def _success(custom_id: str, message: Message) -> ChatResult:
     text = "".join(block.text for block in message.content if block.type == "text")
     return ChatResult(
-        custom_id=custom_id, ok=True, model=message.model, content=text, usage=_usage(message)
+        custom_id=custom_id,
+        ok=True,
+        model=message.model,
+        content=text,
+        usage=message_usage(message),
     )
 
 

@@ -35,6 +35,7 @@ ALL_ON: dict[str, Any] = {
         "database": {"existingSecret": "ff-db", "key": "url"},
         "redis": {"existingSecret": "ff-redis", "key": "REDIS_URL"},
         "providers": {"existingSecret": "ff-llm-keys"},
+        "alerts": {"existingSecret": "ff-alerts", "key": "channels.json"},
     },
     "serviceMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
     "keda": {"enabled": True, "minReplicas": 1, "maxReplicas": 8, "authenticationRef": "kafka"},
@@ -210,6 +211,7 @@ def test_secrets_are_referenced_never_rendered(chart: Any) -> None:
     }
     assert refs["DATABASE_URL"] == {"name": "ff-db", "key": "url"}
     assert refs["REDIS_URL"] == {"name": "ff-redis", "key": "REDIS_URL"}
+    assert refs["FRUGALFLOW_ALERT_CHANNELS"] == {"name": "ff-alerts", "key": "channels.json"}
     for name in (
         "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "OPENROUTER_API_KEY",
         "CEREBRAS_API_KEY",
@@ -219,7 +221,7 @@ def test_secrets_are_referenced_never_rendered(chart: Any) -> None:
 
 
 def test_schema_refuses_secrets_and_managed_keys_in_config(chart: Any) -> None:
-    for key in ("database_url", "anthropic_api_key", "partitions", "worker_id"):
+    for key in ("database_url", "anthropic_api_key", "alert_channels", "partitions", "worker_id"):
         with pytest.raises(helm.HelmValuesError):
             chart.validate_schema({"config": {key: "x"}})
 

@@ -1,0 +1,35 @@
+"""The FrugalFlow client for upstream services (issue 18): publish requests, get answers.
+
+``FrugalFlowClient`` (asyncio, on aiokafka) and ``SyncClient`` (scripts) publish
+``NEW_RECORD`` requests checked with intake's own validation, correlate answers on
+``request_id`` over one shared reply consumer, and book direct provider calls with
+``track_cost``. Errors are in ``app.client.errors``.
+"""
+
+from app.client.answer import Answer
+from app.client.client import FrugalFlowClient
+from app.client.config import ClientConfig
+from app.client.errors import (
+    AnswerTimeout,
+    ClientError,
+    ClientNotStarted,
+    InvalidRequest,
+    PublishError,
+    TrackingError,
+)
+from app.client.sync import SyncClient
+from app.client.track import CostTracker
+
+__all__ = [
+    "Answer",
+    "AnswerTimeout",
+    "ClientConfig",
+    "ClientError",
+    "ClientNotStarted",
+    "CostTracker",
+    "FrugalFlowClient",
+    "InvalidRequest",
+    "PublishError",
+    "SyncClient",
+    "TrackingError",
+]
