@@ -2,7 +2,8 @@
 
 ``FRUGALFLOW_ADMIN_TOKEN`` may do everything; ``FRUGALFLOW_ADMIN_READONLY_TOKEN`` (optional)
 may only read (GET/HEAD). With no admin token configured the API refuses every request
-but the public ones (``/health``, ``/ready``, ``/openapi.json``). Tokens are compared in
+but the public ones (``/health``, ``/ready``, ``/openapi.json``, and the console's
+static files at ``/`` and ``/console/``, which hold no data). Tokens are compared in
 constant time and never logged.
 """
 
@@ -14,9 +15,11 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from app.api.errors import ApiError, Handler
+from app.console.routes import is_console_path
 from app.settings import Settings
 
 PUBLIC_PATHS = frozenset({"/health", "/ready", "/openapi.json"})
+ROLE = "frugalflow_role"  # request key: "admin" or "readonly", set once authenticated
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="frugalflow"'}
 
@@ -34,7 +37,7 @@ def auth_middleware(settings: Settings) -> Middleware:
 
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in PUBLIC_PATHS:
+        if request.path in PUBLIC_PATHS or is_console_path(request.path):
             return await handler(request)
         if admin is None:
             raise _unauthorized("the admin API is disabled until FRUGALFLOW_ADMIN_TOKEN is set")
@@ -44,9 +47,11 @@ def auth_middleware(settings: Settings) -> Middleware:
             raise _unauthorized("send 'Authorization: Bearer <token>'")
         given = token.encode()
         if _same(given, admin):
+            request[ROLE] = "admin"
             return await handler(request)
         if readonly is not None and _same(given, readonly):
             if request.method in READ_METHODS:
+                request[ROLE] = "readonly"
                 return await handler(request)
             raise ApiError(403, "forbidden", "the read-only token cannot change anything")
         raise ApiError(403, "forbidden", "invalid token")

@@ -1,0 +1,36 @@
+// Number formats shared by every page (the browser tests format the same way).
+export function money(value) {
+  const n = Number(value);
+  if (!Number.isFinite(n)) return "–";
+  if (Math.abs(n) >= 1) {
+    return "$" + n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  }
+  return "$" + n.toFixed(6);
+}
+
+export function count(value) {
+  return Number(value).toLocaleString("en-US");
+}
+
+export function percent(value) {
+  const n = Number(value);
+  return Number.isFinite(n) ? n.toFixed(2) + "%" : "–";
+}
+
+export function ratio(part, whole) {
+  return whole ? (100 * part) / whole : 0;
+}
+
+export function duration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+}
+
+export function dateTime(iso) {
+  return iso ? new Date(iso).toISOString().replace("T", " ").slice(0, 19) + " UTC" : "–";
+}
+
+export const LEVERS = ["batch", "prompt_cache", "response_cache", "pattern", "routing", "flex"];

@@ -1,0 +1,69 @@
+"""The activity sink: what the console shows beside the costs, from the topics that carry it.
+
+Three batching agents, each acking a batch only after Postgres has it (as the cost sink):
+
+* ``llm.alerts`` → ``alerts`` (budget and health alerts);
+* ``llm.responses`` → ``rejections`` (only answers whose status is ``rejected``: the raw
+  record is checked for the word before it is parsed, so ``ok`` answers cost a byte scan);
+* ``llm.batches`` → ``batches`` (one row per provider batch slice, the latest state wins;
+  compaction tombstones are skipped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from typing import Any, TypeVar
+
+import asyncpg
+from pydantic import BaseModel
+
+from app.events import Alert, BatchRecord, ResponseEvent, Status
+from app.pipeline import Pipeline
+from app.sink.activity_store import insert_alerts, insert_rejections, upsert_batches
+from app.sink.retry import until_done
+from app.sink.store import connect_store
+
+M = TypeVar("M", bound=BaseModel)
+Write = Callable[[asyncpg.Pool, Sequence[Any]], Awaitable[None]]
+_REJECTED = f'"{Status.REJECTED.value}"'.encode()
+
+
+def is_rejection(value: bytes | None) -> bool:
+    """Cheap pre-filter of an ``llm.responses`` record (a false positive is parsed and
+    dropped; a rejected answer always contains the word)."""
+    return value is not None and _REJECTED in value
+
+
+def register(p: Pipeline) -> None:
+    def sink(topic: Any, name: str, model: type[M], write: Write, keep: Callable[[M], bool],
+             prefilter: Callable[[bytes | None], bool]) -> None:  # fmt: skip
+        @p.app.agent(topic, name=name)
+        async def agent(stream: Any) -> Any:
+            store = await connect_store(p.settings.database_url, max_size=1)
+            try:
+                async for events in stream.noack_take(
+                    p.settings.sink_batch_size, within=p.settings.sink_batch_seconds
+                ):
+                    parsed = [
+                        await p.parse_internal(model, e.message)
+                        for e in events
+                        if prefilter(e.message.value)
+                    ]
+                    kept = [record for record in parsed if record is not None and keep(record)]
+                    if kept:
+                        await until_done(f"Postgres write ({name})",
+                                         partial(write, store.pool, kept))  # fmt: skip
+                    for event in events:
+                        await stream.ack(event)
+            finally:
+                await store.close()
+
+    def present(value: bytes | None) -> bool:
+        return value is not None
+
+    sink(p.topics.alerts, "activity-alerts", Alert, insert_alerts, lambda _: True, present)
+    sink(p.topics.responses, "activity-rejections", ResponseEvent, insert_rejections,
+         lambda answer: answer.status == Status.REJECTED, is_rejection)  # fmt: skip
+    sink(p.topics.batches, "activity-batches", BatchRecord, upsert_batches, lambda _: True,
+         present)  # fmt: skip
