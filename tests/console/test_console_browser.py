@@ -30,7 +30,9 @@ WAIT_S = 20
 def money(value: Decimal | str) -> str:
     """The console's money format (``format.js``)."""
     n = float(value)
-    return f"${n:,.2f}" if abs(n) >= 1 else f"${n:.6f}"
+    if abs(n) >= 1:
+        return f"${n:,.2f}"
+    return f"${abs(n) if float(f'{n:.6f}') == 0 else n:.6f}"  # no "-0.000000"
 
 
 def api(run: ConsoleRun, path: str, token: str = ADMIN, **params: Any) -> Any:
@@ -161,3 +163,192 @@ async def test_overview_shows_the_api_and_postgres_figures(
     assert legend[1].text == money(summary["cost_usd"])  # every answer was billed today
     assert not severe_logs(driver)
     shot(driver, "overview")
+
+
+async def test_tenant_page_shows_budgets_alerts_rejections_and_policy(
+    admin: webdriver.Chrome, console_run: ConsoleRun
+) -> None:
+    driver, run = admin, console_run
+    open_page(driver, run, "#/tenant/globex")
+    status = api(run, "/v1/tenants/globex/status")
+    (budget,) = status["budgets"]
+    month = budget["monthly"]
+    monthly = driver.find_element(By.CSS_SELECTOR, "[data-budget='//this month']")
+    spent = monthly.find_element(By.CSS_SELECTOR, "[data-figure='budget-spent']")
+    limit = monthly.find_element(By.CSS_SELECTOR, "[data-figure='budget-limit']")
+    assert (spent.get_attribute("data-value"), spent.text) == (
+        month["spent_usd"], money(month["spent_usd"]))  # fmt: skip
+    assert (limit.get_attribute("data-value"), limit.text) == ("0.0500000000", "$0.050000")
+    assert f"forecast for the month {money(month['forecast_usd'])}" in monthly.text
+    (mtd,) = await db(run, "SELECT sum(cost_usd) AS s FROM cost_events WHERE tenant_id = 'globex'")
+    assert Decimal(month["spent_usd"]) == mtd["s"]
+
+    alerts = await db(run, "SELECT kind FROM alerts WHERE tenant_id = 'globex'"
+                           " ORDER BY occurred_at DESC, alert_id")  # fmt: skip
+    assert alerts, "the tiny daily budget raised no alert"
+    assert [r[1] for r in table_rows(driver, "alerts")] == [r["kind"] for r in alerts]
+    stops = await db(run, "SELECT count(*) AS n FROM rejections WHERE tenant_id = 'globex'"
+                          " AND code = 'budget_hard_stop'")  # fmt: skip
+    assert table_rows(driver, "rate-limit-and-hard-stop") == [
+        ["budget_hard_stop", str(stops[0]["n"])]
+    ]
+    assert "No policy document stored" in driver.find_element(By.ID, "view").text
+
+    open_page(driver, run, "#/tenant/initech")
+    limited = await db(run, "SELECT code, count(*) AS n FROM rejections"
+                            " WHERE tenant_id = 'initech' GROUP BY 1 ORDER BY 1")  # fmt: skip
+    assert {r[0]: r[1] for r in table_rows(driver, "rate-limit-and-hard-stop")} == {
+        r["code"]: str(r["n"]) for r in limited if r["code"].startswith("rate_limited")}  # fmt: skip
+    document = driver.find_element(By.CSS_SELECTOR, "[data-policy='document']").text
+    assert json.loads(document) == {"rate_limits": {"requests_per_minute": 3}}
+    shot(driver, "tenant")
+
+
+async def test_a_budget_changed_in_the_console_reaches_the_api(
+    admin: webdriver.Chrome, console_run: ConsoleRun
+) -> None:
+    driver, run = admin, console_run
+    open_page(driver, run, "#/tenant/acme")
+    assert "No budget" in driver.find_element(By.ID, "budgets").text
+    form = driver.find_element(By.ID, "budget-form")
+    for name, value in (("daily_limit_usd", "2.5"), ("monthly_limit_usd", "60"),
+                        ("alert_thresholds", "0.5, 0.9")):  # fmt: skip
+        field = form.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#budgets .notice"))
+    stored = api(run, "/v1/budgets/acme", READONLY)
+    assert (Decimal(stored["daily_limit_usd"]), Decimal(stored["monthly_limit_usd"])) == (
+        Decimal("2.5"), Decimal("60"))  # fmt: skip
+    assert [Decimal(t) for t in stored["alert_thresholds"]] == [Decimal("0.5"), Decimal("0.9")]
+    shown = driver.find_element(
+        By.CSS_SELECTOR, "[data-budget='//today'] [data-figure='budget-limit']"
+    )
+    assert shown.text == "$2.50"
+
+    # A bad value gets the API's message, on the page.
+    form = driver.find_element(By.ID, "budget-form")
+    field = form.find_element(By.NAME, "daily_limit_usd")
+    field.clear()
+    field.send_keys("-1")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    error = wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, "#budgets .error"))
+    assert error.text.startswith("the body is invalid: daily_limit_usd")
+    assert api(run, "/v1/budgets/acme")["daily_limit_usd"] == stored["daily_limit_usd"]
+
+
+def test_the_read_only_token_views_but_cannot_change(
+    browser: webdriver.Chrome, console_run: ConsoleRun
+) -> None:
+    sign_in(browser, console_run, READONLY)
+    wait(browser, lambda d: d.find_element(By.ID, "role").text == "read-only")
+    view = open_page(browser, console_run, "#/tenant/globex")
+    assert not browser.find_elements(By.ID, "budget-form")
+    assert not browser.find_elements(By.ID, "policy-editor")
+    assert "read-only token" in view.text
+    assert browser.find_elements(By.CSS_SELECTOR, "[data-figure='budget-spent']")
+    sign_in(browser, console_run, ADMIN)  # back to admin for the next tests
+    wait(browser, lambda d: d.find_element(By.ID, "role").text == "admin")
+
+
+async def test_batches_page_lists_the_batches_postgres_has(
+    admin: webdriver.Chrome, console_run: ConsoleRun
+) -> None:
+    driver, run = admin, console_run
+    open_page(driver, run, "#/batches")
+    done = await db(run, "SELECT provider, provider_batch_id, requests FROM batches"
+                         " WHERE state = 'done' ORDER BY updated_at DESC, record_key")  # fmt: skip
+    assert done, "the run's batch requests left no batch"
+    rows = table_rows(driver, "recent-batches")
+    assert [(r[0], r[1], r[3]) for r in rows] == [
+        (r["provider"], r["provider_batch_id"], str(r["requests"])) for r in done]  # fmt: skip
+    assert sum(r["requests"] for r in done) == 6  # every batch-priority request of the run
+    api_rows = api(run, "/v1/batches", state="done")["batches"]
+    assert [b["provider_batch_id"] for b in api_rows] == [r[1] for r in rows]
+    assert "No batch is waiting on a provider" in driver.find_element(By.ID, "view").text
+    shot(driver, "batches")
+
+
+def test_recommendations_and_experiments_page(
+    admin: webdriver.Chrome, console_run: ConsoleRun
+) -> None:
+    driver, run = admin, console_run
+    open_page(driver, run, "#/insights")
+    recs = api(run, "/v1/recommendations")["recommendations"]
+    rows = table_rows(driver, "recommendations")
+    assert [(r[1], r[4]) for r in rows] == [
+        (x["tenant_id"], money(x["estimated_monthly_saving_usd"])) for x in recs]  # fmt: skip
+    assert "No experiment yet" in driver.find_element(By.ID, "view").text
+    shot(driver, "insights")
+
+
+def test_tables_export_csv_and_the_cost_export_is_the_apis(
+    admin: webdriver.Chrome, console_run: ConsoleRun, downloads: Path
+) -> None:
+    driver, run = admin, console_run
+    for old in downloads.iterdir():
+        old.unlink()
+    open_page(driver, run, "#/overview")
+    driver.find_element(By.CSS_SELECTOR, "button[data-csv='top-tenants']").click()
+    driver.find_element(By.CSS_SELECTOR, "button[data-export='costs']").click()
+    today = api(run, "/v1/costs/summary")
+    name = f"costs-{today['start']}-{today['end']}.csv"
+    wait(driver, lambda d: (downloads / name).exists() and (downloads / "top-tenants.csv").exists())
+    req = urllib.request.Request(
+        f"{run.api}/v1/costs/export.csv?start={today['start']}&end={today['end']}",
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as response:
+        assert (downloads / name).read_bytes() == response.read()
+    tenants = (downloads / "top-tenants.csv").read_text().splitlines()
+    assert tenants[0] == "tenant,requests,spend,baseline,saved"
+    assert any(line.startswith(f'"{HTML_TENANT}",') or line.startswith(f"{HTML_TENANT},")
+               for line in tenants)  # fmt: skip
+
+
+def test_pages_fit_a_phone(admin: webdriver.Chrome, console_run: ConsoleRun) -> None:
+    driver = admin
+    driver.get_log("browser")  # earlier tests' expected 4xx answers
+    driver.set_window_size(390, 1000)
+    try:
+        for page in ("#/overview", f"#/tenant/{quote('globex')}", "#/batches"):
+            open_page(driver, console_run, page)
+            time.sleep(0.3)
+            overflow = driver.execute_script(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            wide = driver.execute_script(
+                "const w = document.documentElement.clientWidth;"
+                "return [...document.querySelectorAll('body *')]"
+                ".filter((e) => e.getBoundingClientRect().right > w + 1)"
+                ".slice(0, 5).map((e) => e.tagName + '.' + e.className);"
+            )
+            assert overflow <= 0, f"{page} scrolls sideways by {overflow}px: {wide}"
+        open_page(driver, console_run, "#/overview")
+        shot(driver, "overview-phone")
+    finally:
+        driver.set_window_size(1280, 1000)
+    assert not severe_logs(driver)
+
+
+def test_console_files_carry_a_strict_csp_and_data_needs_a_token(console_run: ConsoleRun) -> None:
+    with urllib.request.urlopen(console_run.api + "/", timeout=10) as response:
+        csp = response.headers["Content-Security-Policy"]
+        page = response.read().decode()
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert "<script>" not in page and " style=" not in page
+    with urllib.request.urlopen(console_run.api + "/console/js/app.js", timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("text/javascript")
+    for path in ("/v1/costs/summary", "/v1/alerts"):
+        try:
+            urllib.request.urlopen(console_run.api + path, timeout=10)
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 401
+            assert json.loads(exc.read())["error"]["code"] == "unauthorized"
+        else:
+            raise AssertionError(f"{path} answered without a token")
+    try:
+        urllib.request.urlopen(console_run.api + "/console/../app/settings.py", timeout=10)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 404

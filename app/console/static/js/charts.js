@@ -62,11 +62,15 @@ export function dayChart(name, days, series, { stacked = false, unit = "money" }
     ],
   };
   const data = [days.map(utcDay), ...order.map((i) => plotted[i])];
-  requestAnimationFrame(() => {
+  let frames = 0;
+  const draw = () => {
+    // Sized once it is on the page; a page left before that never draws it.
+    if (!holder.isConnected) { if (++frames < 600) requestAnimationFrame(draw); return; }
     opts.width = width(holder);
     const chart = new window.uPlot(opts, data, holder);
     chart.root.dataset.ready = "true";
     charts.add(chart);
-  });
+  };
+  requestAnimationFrame(draw);
   return holder;
 }

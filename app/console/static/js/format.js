@@ -5,7 +5,8 @@ export function money(value) {
   if (Math.abs(n) >= 1) {
     return "$" + n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   }
-  return "$" + n.toFixed(6);
+  const fixed = n.toFixed(6);
+  return "$" + (Number(fixed) === 0 ? (0).toFixed(6) : fixed); // no "-0.000000"
 }
 
 export function count(value) {

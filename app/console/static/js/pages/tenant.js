@@ -72,8 +72,7 @@ function budgetForm(tenant, budgets, canWrite, reload) {
     try {
       await send("PUT", `/v1/budgets/${encodeURIComponent(tenant)}`, body,
         { service: data.get("service"), use_case: data.get("use_case") });
-      message.replaceChildren(h("p", { class: "notice", role: "status", text: "Budget saved. Workers apply it at their next policy refresh." }));
-      await reload();
+      await reload("Budget saved. Workers apply it at their next policy refresh.");
     } catch (error) {
       message.replaceChildren(errorBox(error));
     }
@@ -129,10 +128,11 @@ export async function tenantPage(range, tenant, session) {
     get(`/v1/tenants/${encodeURIComponent(tenant)}/policy`),
   ]);
   const budgetsBody = h("div", { id: "budgets" });
-  const reload = async () => {
+  const reload = async (notice) => {
     try {
       const status = await get(`/v1/tenants/${encodeURIComponent(tenant)}/status`);
       budgetsBody.replaceChildren(
+        ...(notice ? [h("p", { class: "notice", role: "status", text: notice })] : []),
         h("p", { class: "muted", text: `Today ${money(status.today_usd)} · month to date ${money(status.forecast.month_to_date_usd)} · forecast ${money(status.forecast.forecast_usd)} (${status.forecast.window_days}-day average × ${status.forecast.days_in_month} days)` }),
         ...(status.budgets.length ? status.budgets.map(budgetView)
           : [empty("No budget: this tenant's spend is not capped. Set one below (admin token) or with PUT /v1/budgets/{tenant}.")]),
