@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 
 from app.api.models import RangeQuery, TenantQuery
 from app.api.routing import TENANT, Operation, json, path_param, query, state
-from app.reports.spend_status import SpendStatus, spend_status
 from app.reports import activity
 from app.reports.activity import AlertRow, BatchFilter, BatchRow, Rejections
+from app.reports.spend_status import SpendStatus, spend_status
 
 Limit = Annotated[int, Field(ge=1, le=1000, description="rows at most (default 100)")]
 

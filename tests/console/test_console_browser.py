@@ -193,15 +193,17 @@ async def test_tenant_page_shows_budgets_alerts_rejections_and_policy(
         ["budget_hard_stop", str(stops[0]["n"])]
     ]
     assert "No policy document stored" in driver.find_element(By.ID, "view").text
+    shot(driver, "tenant-budgets")
 
     open_page(driver, run, "#/tenant/initech")
     limited = await db(run, "SELECT code, count(*) AS n FROM rejections"
                             " WHERE tenant_id = 'initech' GROUP BY 1 ORDER BY 1")  # fmt: skip
-    assert {r[0]: r[1] for r in table_rows(driver, "rate-limit-and-hard-stop")} == {
-        r["code"]: str(r["n"]) for r in limited if r["code"].startswith("rate_limited")}  # fmt: skip
+    expected = {r["code"]: str(r["n"]) for r in limited if r["code"].startswith("rate_limited")}
+    assert expected, "the burst hit no rate limit"
+    assert {r[0]: r[1] for r in table_rows(driver, "rate-limit-and-hard-stop")} == expected
     document = driver.find_element(By.CSS_SELECTOR, "[data-policy='document']").text
     assert json.loads(document) == {"rate_limits": {"requests_per_minute": 3}}
-    shot(driver, "tenant")
+    shot(driver, "tenant-policy")
 
 
 async def test_a_budget_changed_in_the_console_reaches_the_api(
