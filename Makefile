@@ -12,7 +12,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --config-settings editable_mode=compat -e '.[local,dev]'
+	$(BIN)/pip install --quiet -e '.[local,dev]'
 	touch $(STAMP)
 
 demo: install

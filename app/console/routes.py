@@ -14,8 +14,6 @@ from importlib.resources.abc import Traversable
 
 from aiohttp import web
 
-from app.api.errors import not_found
-
 PREFIX = "/console/"
 _TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -95,7 +93,8 @@ def add_console(app: web.Application) -> None:
     async def asset(request: web.Request) -> web.Response:
         found = assets.get(request.match_info["path"])
         if found is None:
-            raise not_found("no such console file")
+            # The API's error middleware answers it as its usual 404 JSON.
+            raise web.HTTPNotFound(reason="no such console file")
         return answer(found, "private, max-age=300")
 
     app.router.add_get("/", page)
