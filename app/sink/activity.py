@@ -7,6 +7,9 @@ Three batching agents, each acking a batch only after Postgres has it (as the co
   record is checked for the word before it is parsed, so ``ok`` answers cost a byte scan);
 * ``llm.batches`` → ``batches`` (one row per provider batch slice, the latest state wins;
   compaction tombstones are skipped).
+
+``FRUGALFLOW_ACTIVITY_SINK=false`` registers none of them (the console then shows no
+alerts, rejections or batches); the cost sink is not affected.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ def is_rejection(value: bytes | None) -> bool:
 
 
 def register(p: Pipeline) -> None:
+    if not p.settings.activity_sink:  # FRUGALFLOW_ACTIVITY_SINK=false
+        return
+
     def sink(topic: Any, name: str, model: type[M], write: Write, keep: Callable[[M], bool],
              prefilter: Callable[[bytes | None], bool]) -> None:  # fmt: skip
         @p.app.agent(topic, name=name)
