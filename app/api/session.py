@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from aiohttp import web
 from pydantic import BaseModel
 
-from app.api.auth import ROLE
-from app.api.routing import Operation, json
+from app.api.auth import Role, bearer_token, role_of
+from app.api.routing import Operation, json, state
 
 
 class Session(BaseModel):
-    role: Literal["admin", "readonly"]
+    role: Role
     can_write: bool
 
 
 async def session(request: web.Request) -> web.Response:
-    role = request[ROLE]
+    token = bearer_token(request)  # the auth middleware let it through: a known token
+    role = role_of(token, state(request).settings) if token else None
+    assert role is not None
     return json(Session(role=role, can_write=role == "admin"))
 
 
