@@ -309,6 +309,39 @@ def test_tables_export_csv_and_the_cost_export_is_the_apis(
                for line in tenants)  # fmt: skip
 
 
+def set_range(driver: webdriver.Chrome, start: str, end: str) -> None:
+    """Type a range as a user would pick it (date inputs' keyboard entry is locale-bound)."""
+    driver.execute_script(
+        "const [s, e] = [document.getElementById('start'), document.getElementById('end')];"
+        "s.value = arguments[0]; e.value = arguments[1];"
+        "e.dispatchEvent(new Event('change', {bubbles: true}));",
+        start, end,
+    )  # fmt: skip
+
+
+def test_an_empty_range_explains_and_a_bad_one_shows_the_apis_message(
+    admin: webdriver.Chrome, console_run: ConsoleRun
+) -> None:
+    driver, run = admin, console_run
+    open_page(driver, run, "#/overview")
+    view = driver.find_element(By.ID, "view")
+    set_range(driver, "2020-01-01", "2020-01-31")
+    wait(
+        driver, lambda d: view.get_attribute("data-state") == "ready" and "2020-01-01" in view.text
+    )
+    assert "No billed answer between 2020-01-01 and 2020-01-31" in view.text
+    assert "make demo" in view.text
+    assert figure(driver, "spend") == ("0", "$0.000000")
+    assert not driver.find_elements(By.CSS_SELECTOR, "table[data-table='top-tenants']")
+
+    set_range(driver, "2026-02-01", "2026-01-01")
+    wait(driver, lambda d: view.get_attribute("data-state") == "error")
+    message = driver.find_element(By.CSS_SELECTOR, "#view .error").text
+    assert message.startswith("invalid query parameters")
+    assert "start 2026-02-01 is after end 2026-01-01" in message
+    driver.get(run.api + "/")  # the default range again (the page starts on 30 days)
+
+
 def test_pages_fit_a_phone(admin: webdriver.Chrome, console_run: ConsoleRun) -> None:
     driver = admin
     driver.get_log("browser")  # earlier tests' expected 4xx answers

@@ -8,9 +8,9 @@ export class ApiError extends Error {
     this.status = status;
     this.code = code;
   }
+  // No token, or one the API does not know (not: the read-only token trying to write).
   get unauthenticated() {
-    return this.status === 401 || (this.status === 403 && this.code === "forbidden"
-      && this.message === "invalid token");
+    return this.status === 401 || (this.status === 403 && this.message === "invalid token");
   }
 }
 

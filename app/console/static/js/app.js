@@ -40,14 +40,12 @@ function showLogin(message) {
   $("token").focus();
 }
 
-async function signIn(secret) {
+async function signIn() {
   // /v1/session answers 401/403 for a wrong token: nothing else is asked before it passes.
-  const found = await get("/v1/session").catch((error) => { throw error; });
-  session = found;
+  session = await get("/v1/session");
   $("login").hidden = true;
   for (const id of ["nav", "range", "role", "logout"]) $(id).hidden = false;
-  $("role").textContent = found.role === "admin" ? "admin" : "read-only";
-  return secret;
+  $("role").textContent = session.role === "admin" ? "admin" : "read-only";
 }
 
 const ROUTES = [
@@ -79,8 +77,8 @@ async function render() {
     view.dataset.state = "ready";
   } catch (error) {
     if (ticket !== rendering) return;
-    if (error instanceof ApiError && (error.status === 401 || error.status === 403) && error.message !== "the read-only token cannot change anything") {
-      showLogin(error.message);
+    if (error instanceof ApiError && error.unauthenticated) {
+      showLogin(error.message); // the token was revoked or changed: sign in again
       return;
     }
     clear(view, errorBox(error));
@@ -101,7 +99,7 @@ function start() {
     if (!secret) return;
     token.set(secret);
     try {
-      await signIn(secret);
+      await signIn();
       render();
     } catch (error) {
       showLogin(error instanceof ApiError ? error.message : String(error));
@@ -109,7 +107,7 @@ function start() {
   });
   window.addEventListener("hashchange", render);
   if (token.get()) {
-    signIn(token.get()).then(render, (error) => showLogin(error.message));
+    signIn().then(render, (error) => showLogin(error.message));
   } else {
     showLogin("");
   }

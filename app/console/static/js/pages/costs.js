@@ -120,5 +120,5 @@ export async function costSections(range, tenant) {
   } else {
     sections.push(models);
   }
-  return { sections, exportButton, rejected };
+  return { sections, exportButton, rejected, requests: t.requests };
 }

@@ -56,6 +56,7 @@ function budgetForm(tenant, budgets, canWrite, reload) {
     return h("p", { class: "muted", text: "Signed in with the read-only token: budgets can be viewed, not changed." });
   }
   const current = budgets.find((b) => !b.service && !b.use_case) || {};
+  const plain = (v) => (v === undefined || v === null ? "" : String(v).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, ""));
   const field = (name, labelText, value, attrs = {}) => h("label", { text: labelText },
     h("input", { name, value: value ?? "", ...attrs }));
   const message = h("div", {});
@@ -79,10 +80,10 @@ function budgetForm(tenant, budgets, canWrite, reload) {
   } },
   field("service", "service (empty: any)", "", { maxlength: "128" }),
   field("use_case", "use case (empty: any)", "", { maxlength: "128" }),
-  field("daily_limit_usd", "daily limit (USD)", current.daily?.limit_usd, { inputmode: "decimal" }),
-  field("monthly_limit_usd", "monthly limit (USD)", current.monthly?.limit_usd, { inputmode: "decimal" }),
-  field("alert_thresholds", "alert thresholds", (current.alert_thresholds || ["0.8", "1.0"]).join(", ")),
-  field("hard_stop_ratio", "hard stop ×", current.hard_stop_ratio || "1.5", { inputmode: "decimal" }),
+  field("daily_limit_usd", "daily limit (USD)", plain(current.daily?.limit_usd), { inputmode: "decimal" }),
+  field("monthly_limit_usd", "monthly limit (USD)", plain(current.monthly?.limit_usd), { inputmode: "decimal" }),
+  field("alert_thresholds", "alert thresholds", (current.alert_thresholds || ["0.8", "1.0"]).map(plain).join(", ")),
+  field("hard_stop_ratio", "hard stop ×", plain(current.hard_stop_ratio || "1.5"), { inputmode: "decimal" }),
   h("button", { type: "submit", text: "Save budget" }));
   return h("div", {}, h("h3", { text: "Set a budget" }), form, message);
 }
