@@ -4,7 +4,8 @@ Chromium driven through WebDriver.
 ``console_run`` (module): a fresh Postgres schema, a worker on Apache Kafka with the
 provider emulator and Redis, fed a mix of traffic for three tenants (batch and immediate
 answers, repeated questions for the response cache, a budget small enough to raise alerts
-and hard stops, a rate limit, an injection attempt, and a tenant id that looks like HTML);
+and hard stops, a rate limit, an injection attempt, a tenant id that looks like HTML, and
+an experiment with outcomes on llm.feedback);
 then ``frugalflow api`` on that schema. ``browser`` (module): headless Debian Chromium via
 Selenium; installed by ``app.infra.chromium`` when missing (a failure, never a skip).
 Screenshots go to ``var/test/console`` (``FRUGALFLOW_TEST_STATE``).
@@ -18,13 +19,17 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import pytest
+from aiokafka import AIOKafkaProducer
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
+from app.experiments import store as experiments
+from app.experiments.models import ExperimentIn
 from app.infra.chromium import ensure_chromium
 from app.infra.process import free_port
 from app.infra.worker_process import ChildProcess
@@ -101,6 +106,10 @@ async def console_run(
         "INSERT INTO tenant_policies (tenant_id, policy) VALUES ('initech', $1::jsonb)",
         json.dumps({"rate_limits": {"requests_per_minute": 3}}),
     )
+    experiment = await experiments.create(store.pool, ExperimentIn.model_validate({
+        "name": "haiku-vs-sonnet", "tenant": "acme", "status": "running", "variants": [
+            {"name": "control", "weight": 1}, {"name": "haiku", "weight": 1,
+                                                "model": "claude-haiku-4-5"}]}))  # fmt: skip
     await store.close()
     prefix = f"t{uuid.uuid4().hex[:8]}."
     workdir = tmp_path_factory.mktemp("console")
@@ -115,6 +124,7 @@ async def console_run(
         await deployment.publish(records[:24])
         await deployment.read("llm.responses", until=24, timeout=120, settle=0.5)
         await deployment.publish(records[24:])
+        await _publish(deployment, "llm.feedback", _outcomes(experiment.id))
         await deployment.read("llm.responses", until=len(records), timeout=120, settle=2)
         await _wait_settled(dsn)
         port = free_port()
@@ -133,12 +143,41 @@ async def console_run(
         await _sql(postgres_dsn, f"DROP SCHEMA {schema} CASCADE")
 
 
+def _outcomes(experiment_id: str) -> list[tuple[bytes | None, bytes]]:
+    """Feedback on llm.feedback as the product would send it: 40 users per variant, the
+    control converting 10 of them, the haiku variant 16."""
+    events = []
+    now = datetime.now(UTC).isoformat()
+    for variant, conversions in (("control", 10), ("haiku", 16)):
+        for user in range(40):
+            kinds = ["impression"] + (["conversion"] if user < conversions else [])
+            for kind in kinds:
+                events.append({"event_id": f"{variant}-{user}-{kind}", "kind": kind,
+                               "experiment_id": experiment_id, "variant": variant,
+                               "user_id": f"u{user}", "tenant_id": "acme",
+                               "occurred_at": now})  # fmt: skip
+    return [(b"acme", json.dumps(e).encode()) for e in events]
+
+
+async def _publish(
+    deployment: Deployment, topic: str, records: list[tuple[bytes | None, bytes]]
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=deployment.bootstrap)
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send(deployment.topic(topic), key=key, value=value)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
 async def _wait_settled(dsn: str, quiet_s: float = 2.0, timeout: float = 60) -> None:
     """Until the sinks stop writing: the cost, alert, rejection and batch counts hold still."""
     conn = await asyncpg.connect(dsn)
     try:
         sql = ("SELECT (SELECT count(*) FROM cost_events), (SELECT count(*) FROM alerts),"
-               " (SELECT count(*) FROM rejections),"
+               " (SELECT count(*) FROM rejections), (SELECT count(*) FROM outcomes),"
                " (SELECT count(*) FROM batches WHERE state = 'done')")  # fmt: skip
         last, since, deadline = None, time.monotonic(), time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -281,7 +281,20 @@ def test_recommendations_and_experiments_page(
     rows = table_rows(driver, "recommendations")
     assert [(r[1], r[4]) for r in rows] == [
         (x["tenant_id"], money(x["estimated_monthly_saving_usd"])) for x in recs]  # fmt: skip
-    assert "No experiment yet" in driver.find_element(By.ID, "view").text
+    (experiment,) = api(run, "/v1/experiments")["experiments"]
+    assert [r[0] for r in table_rows(driver, "experiments")] == ["haiku-vs-sonnet"]
+    analysis = api(run, f"/v1/experiments/{experiment['id']}/analysis")
+    counts = table_rows(driver, f"experiment-{experiment['id']}-counts")
+    expected = [(c["variant"], str(c["impressions"]), str(c["conversions"]))
+                for c in analysis["counts"]]  # fmt: skip
+    assert [(r[0], r[1], r[3]) for r in counts] == expected
+    assert [(r[1], r[3]) for r in counts] == [("40", "10"), ("40", "16")]  # what was sent
+    (conversion,) = [m for m in analysis["metrics"] if m["metric"] == "conversion"]
+    shown = table_rows(driver, f"experiment-{experiment['id']}-conversion")
+    none = "\N{EN DASH}"  # what the page shows for "no value" (the control's p-value)
+    assert [(r[0], r[2], r[4]) for r in shown] == [
+        (v["variant"], f"{v['rate']:.4f}", none if v["p_value"] is None else f"{v['p_value']:.4f}")
+        for v in conversion["variants"]]  # fmt: skip
     shot(driver, "insights")
 
 
