@@ -30,7 +30,7 @@ async function analysis(experiment) {
     { label: "significant", value: (r) => r.significant, text: (r) => (r.significant ? "yes" : "no") },
   ], m.variants, { title: `${m.metric} (${m.test})${m.winner ? " · winner: " + m.winner : ""}` }));
   return h("div", {},
-    h("p", { class: "muted", text: `control ${result.control}; sample size ${result.sample_size_met ? "met" : "not met yet"} (${result.min_sample} per variant); α = ${result.alpha}` }),
+    h("p", { class: "muted", text: `control variant: ${result.control}; sample size ${result.sample_size_met ? "met" : "not met yet"} (${result.min_sample} per variant); α = ${result.alpha}` }),
     counts, ...metrics);
 }
 
