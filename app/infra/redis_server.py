@@ -126,6 +126,7 @@ class LocalRedis(LocalServer):
         self.port: int | None = None
         self.url: str | None = None
         self.startup_seconds: float | None = None
+        self.binary: Path | None = None  # the redis-server that runs
 
     def start(self) -> str:
         """Start ``redis-server`` and return ``redis://127.0.0.1:PORT/0`` once PING works."""
@@ -147,6 +148,7 @@ class LocalRedis(LocalServer):
             if binary is None:
                 raise InfraError("installed redis-server but cannot find the binary")
 
+        self.binary = binary
         self.data_dir, self._tmp_data_dir = data_dir_or_temp(
             self._requested_data_dir, "frugalflow-redis-"
         )
