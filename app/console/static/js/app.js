@@ -93,6 +93,7 @@ function start() {
     b.addEventListener("click", () => { setRange(Number(b.dataset.days)); render(); });
   }
   $("logout").addEventListener("click", () => showLogin(""));
+  $("refresh").addEventListener("click", render);
   $("login-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const secret = $("token").value.trim();

@@ -41,8 +41,11 @@ export function errorBox(error) {
 }
 
 function csvCell(value) {
-  const s = value === null || value === undefined ? "" : String(value);
-  return /[",\n\r]/.test(s) || /^[=+\-@\t]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  let s = value === null || value === undefined ? "" : String(value);
+  // A cell a spreadsheet would run as a formula (a tenant id "=HYPERLINK(...)") is
+  // prefixed with ' ; negative numbers stay numbers.
+  if (/^[=+@\t\r]/.test(s) || /^-(?![\d.])/.test(s)) s = "'" + s;
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 export function toCsv(columns, rows) {

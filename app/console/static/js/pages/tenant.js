@@ -99,9 +99,9 @@ function policyView(tenant, policy, canWrite) {
   if (canWrite) {
     const area = h("textarea", { id: "policy-editor", spellcheck: "false" });
     area.value = JSON.stringify(policy.document, null, 2);
-    const message = h("div", {});
+    const message = h("div", { dataset: { policyMessage: "" } });
     parts.push(h("h3", { text: "Edit the policy document" }), area, h("div", { class: "form-row" },
-      h("button", { type: "button", text: "Save policy", onclick: async () => {
+      h("button", { type: "button", text: "Save policy", dataset: { save: "policy" }, onclick: async () => {
         let doc;
         try {
           doc = JSON.parse(area.value || "{}");
