@@ -141,10 +141,14 @@ async def test_overview_shows_the_api_and_postgres_figures(
     assert figure(driver, "requests")[0] == str(row["n"])
 
     # Per tenant, as Postgres has it; the HTML-looking tenant id is text, not markup.
-    by_tenant = (await db(run, "SELECT tenant_id, count(*) AS n, sum(cost_usd) AS cost"
-                                    " FROM cost_events GROUP BY 1 ORDER BY 3 DESC, 1"))  # fmt: skip
-    shown = {r[0]: (r[1], r[2]) for r in table_rows(driver, "top-tenants")}
-    assert shown == {r["tenant_id"]: (str(r["n"]), money(r["cost"])) for r in by_tenant}
+    by_tenant = await db(run, "SELECT tenant_id, count(*) AS n, sum(cost_usd) AS cost,"
+                              " sum(savings_batch + savings_prompt_cache + savings_response_cache"
+                              " + savings_pattern + savings_routing + savings_flex) AS saved"
+                              " FROM cost_events GROUP BY 1")  # fmt: skip
+    shown = {r[0]: (r[1], r[2], r[4]) for r in table_rows(driver, "top-tenants")}
+    assert shown == {
+        r["tenant_id"]: (str(r["n"]), money(r["cost"]), money(r["saved"])) for r in by_tenant
+    }
     assert HTML_TENANT in shown
     assert not driver.find_elements(By.CSS_SELECTOR, "#view img")
 

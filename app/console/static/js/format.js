@@ -35,3 +35,20 @@ export function dateTime(iso) {
 }
 
 export const LEVERS = ["batch", "prompt_cache", "response_cache", "pattern", "routing", "flex"];
+
+// Exact sums of the API's decimal strings (money has at most 10 decimals in Postgres):
+// scaled BigInts, so a total is never off by a float's rounding.
+const SCALE = 10;
+function scaled(text) {
+  const [whole, frac = ""] = String(text).replace(/^-/, "").split(".");
+  const digits = BigInt(whole || "0") * 10n ** BigInt(SCALE) + BigInt((frac + "0".repeat(SCALE)).slice(0, SCALE) || "0");
+  return String(text).startsWith("-") ? -digits : digits;
+}
+
+export function sumMoney(values) {
+  const total = values.reduce((acc, v) => acc + scaled(v ?? "0"), 0n);
+  const sign = total < 0n ? "-" : "";
+  const digits = (total < 0n ? -total : total).toString().padStart(SCALE + 1, "0");
+  const frac = digits.slice(-SCALE).replace(/0+$/, "");
+  return sign + digits.slice(0, -SCALE) + (frac ? "." + frac : "");
+}

@@ -3,7 +3,7 @@
 import { get, download } from "../api.js";
 import { h, card, panel, table, errorBox } from "../dom.js";
 import { dayChart } from "../charts.js";
-import { money, count, percent, ratio, LEVERS } from "../format.js";
+import { money, count, percent, ratio, sumMoney, LEVERS } from "../format.js";
 
 function days(start, end) {
   const out = [];
@@ -13,7 +13,7 @@ function days(start, end) {
 }
 
 const label = (key) => (key === null || key === undefined ? "(not attributed)" : String(key));
-const savingsOf = (t) => LEVERS.reduce((sum, lever) => sum + Number(t.savings_usd[lever] || 0), 0);
+const savingsOf = (t) => sumMoney(LEVERS.map((lever) => t.savings_usd[lever] || "0"));
 
 export const TENANT_HREF = (tenant) => "#/tenant/" + encodeURIComponent(tenant);
 
@@ -54,7 +54,7 @@ export async function costSections(range, tenant) {
     dayChart("spend", range_, [
       { label: "spend", values: range_.map((d) => at(d, (x) => Number(x.cost_usd))), fill: true },
       { label: "baseline", values: range_.map((d) => at(d, (x) => Number(x.baseline_cost_usd))) },
-      { label: "savings", values: range_.map((d) => at(d, savingsOf)) },
+      { label: "savings", values: range_.map((d) => at(d, (x) => Number(savingsOf(x)))) },
     ]));
   const leverChart = panel("Savings per lever per day (stacked)", {},
     dayChart("levers", range_, LEVERS.map((lever) => ({
@@ -104,7 +104,7 @@ export async function costSections(range, tenant) {
     { label: "requests", value: (r) => r.totals.requests, text: (r) => count(r.totals.requests), num: true },
     { label: "spend", value: (r) => r.totals.cost_usd, text: (r) => money(r.totals.cost_usd), num: true },
     { label: "baseline", value: (r) => r.totals.baseline_cost_usd, text: (r) => money(r.totals.baseline_cost_usd), num: true },
-    { label: "saved", value: (r) => savingsOf(r.totals).toFixed(10), text: (r) => money(savingsOf(r.totals)), num: true },
+    { label: "saved", value: (r) => savingsOf(r.totals), text: (r) => money(savingsOf(r.totals)), num: true },
   ], byModel.rows.slice(0, 20), { title: "Top models" });
 
   const sections = [figures, h("div", { class: "grid2" }, spendChart, leverChart),
@@ -115,7 +115,7 @@ export async function costSections(range, tenant) {
       { label: "requests", value: (r) => r.totals.requests, text: (r) => count(r.totals.requests), num: true },
       { label: "spend", value: (r) => r.totals.cost_usd, text: (r) => money(r.totals.cost_usd), num: true },
       { label: "baseline", value: (r) => r.totals.baseline_cost_usd, text: (r) => money(r.totals.baseline_cost_usd), num: true },
-      { label: "saved", value: (r) => savingsOf(r.totals).toFixed(10), text: (r) => money(savingsOf(r.totals)), num: true },
+      { label: "saved", value: (r) => savingsOf(r.totals), text: (r) => money(savingsOf(r.totals)), num: true },
     ], byTenant.rows.slice(0, 20), { title: "Top tenants" }), models));
   } else {
     sections.push(models);
