@@ -6,7 +6,10 @@ Three batching agents, each acking a batch only after Postgres has it (as the co
 * ``llm.responses`` → ``rejections`` (only answers whose status is ``rejected``: the raw
   record is checked for the word before it is parsed, so ``ok`` answers cost a byte scan);
 * ``llm.batches`` → ``batches`` (one row per provider batch slice, the latest state wins;
-  compaction tombstones are skipped).
+  compaction tombstones are skipped; only the slice's state and its requests' tenants are
+  read, not the requests).
+
+A record this sink cannot read is logged and skipped: the topics' owners dead-letter it.
 
 ``FRUGALFLOW_ACTIVITY_SINK=false`` registers none of them (the console then shows no
 alerts, rejections or batches); the cost sink is not affected.
@@ -19,11 +22,11 @@ from functools import partial
 from typing import Any, TypeVar
 
 import asyncpg
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from app.events import Alert, BatchRecord, ResponseEvent, Status
-from app.pipeline import Pipeline
-from app.sink.activity_store import insert_alerts, insert_rejections, upsert_batches
+from app.events import Alert, ResponseEvent, Status
+from app.pipeline import Pipeline, log
+from app.sink.activity_store import BatchSlice, insert_alerts, insert_rejections, upsert_batches
 from app.sink.retry import until_done
 from app.sink.store import connect_store
 
@@ -36,6 +39,18 @@ def is_rejection(value: bytes | None) -> bool:
     """Cheap pre-filter of an ``llm.responses`` record (a false positive is parsed and
     dropped; a rejected answer always contains the word)."""
     return value is not None and _REJECTED in value
+
+
+def parse(model: type[M], value: bytes | None, topic: str) -> M | None:
+    """A record as ``model``, or ``None`` (logged): these topics belong to other agents,
+    which dead-letter what they cannot read; this sink only skips it."""
+    if value is None:
+        return None
+    try:
+        return model.model_validate_json(value)
+    except (ValidationError, ValueError):
+        log.warning("activity sink: skipped an unreadable %s record", topic)
+        return None
 
 
 def register(p: Pipeline) -> None:
@@ -52,7 +67,7 @@ def register(p: Pipeline) -> None:
                     p.settings.sink_batch_size, within=p.settings.sink_batch_seconds
                 ):
                     parsed = [
-                        await p.parse_internal(model, e.message)
+                        parse(model, e.message.value, e.message.topic)
                         for e in events
                         if prefilter(e.message.value)
                     ]
@@ -71,5 +86,5 @@ def register(p: Pipeline) -> None:
     sink(p.topics.alerts, "activity-alerts", Alert, insert_alerts, lambda _: True, present)
     sink(p.topics.responses, "activity-rejections", ResponseEvent, insert_rejections,
          lambda answer: answer.status == Status.REJECTED, is_rejection)  # fmt: skip
-    sink(p.topics.batches, "activity-batches", BatchRecord, upsert_batches, lambda _: True,
+    sink(p.topics.batches, "activity-batches", BatchSlice, upsert_batches, lambda _: True,
          present)  # fmt: skip

@@ -10,10 +10,46 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal
 
 import asyncpg
+from pydantic import BaseModel, ConfigDict
 
-from app.events import Alert, BatchRecord, ResponseEvent
+from app.events import Alert, ResponseEvent
+
+
+class _Tenant(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    tenant_id: str
+
+
+class _Member(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    request: _Tenant
+
+
+class BatchSlice(BaseModel):
+    """What the console needs of an ``llm.batches`` record (``app.events.BatchRecord``):
+    its state and size, not the requests themselves (a record holds up to 16 MiB of them)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    batch_key: str
+    partition: int
+    state: Literal["submitting", "submitted", "done"]
+    provider: str
+    provider_batch_id: str | None = None
+    requests: list[_Member] = []
+    submitted_at: datetime | None = None
+    updated_at: datetime
+
+    @property
+    def record_key(self) -> str:
+        return f"{self.batch_key}:{self.partition}"
+
 
 _ALERTS = """
 INSERT INTO alerts (alert_id, tenant_id, kind, period, spent_usd, limit_usd, threshold,
@@ -71,7 +107,7 @@ async def insert_rejections(pool: asyncpg.Pool, answers: Sequence[ResponseEvent]
         await pool.execute(_REJECTIONS, *(list(column) for column in zip(*rows, strict=True)))
 
 
-async def upsert_batches(pool: asyncpg.Pool, records: Sequence[BatchRecord]) -> None:
+async def upsert_batches(pool: asyncpg.Pool, records: Sequence[BatchSlice]) -> None:
     rows = [
         (r.record_key, r.batch_key, r.partition, r.provider, r.provider_batch_id, r.state,
          len(r.requests), sorted({a.request.tenant_id for a in r.requests}), r.submitted_at,

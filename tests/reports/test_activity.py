@@ -10,7 +10,7 @@ from app.events import Admitted, Alert, BatchRecord, ErrorOut, ResponseEvent, St
 from app.events import Path as AnswerPath
 from app.reports import activity
 from app.sink.activity import is_rejection
-from app.sink.activity_store import insert_alerts, insert_rejections, upsert_batches
+from app.sink.activity_store import BatchSlice, insert_alerts, insert_rejections, upsert_batches
 from app.sink.store import CostStore
 
 T0 = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -82,6 +82,10 @@ async def test_a_finished_batch_keeps_its_size_and_an_older_record_never_wins(
                             requests=[admitted("r1", tenant), admitted("r2", tenant)])  # fmt: skip
     done = submitted.model_copy(update={"state": "done", "requests": [],
                                         "updated_at": T0 + timedelta(minutes=3)})  # fmt: skip
+    # As the sink reads them: the records' JSON on llm.batches, as slices.
+    submitted, done = (
+        BatchSlice.model_validate_json(r.model_dump_json()) for r in (submitted, done)
+    )
     await upsert_batches(store.pool, [submitted])
     pending = await activity.batches(store.pool, "pending", tenant)
     assert [(b.state, b.requests, b.tenants) for b in pending] == [("submitted", 2, [tenant])]
