@@ -118,6 +118,10 @@ def _add_bench_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
                             help="immediate-path requests")  # fmt: skip
     throughput.add_argument("--passthrough", type=_count, default=20000,
                             help="records through the aiokafka passthrough")  # fmt: skip
+    throughput.add_argument("--slow-provider", type=_count, default=2000,
+                            help="immediate-path requests with the provider at 50 ms")  # fmt: skip
+    throughput.add_argument("--workers", type=_positive_int, default=1,
+                            help="worker processes in one group (<= partitions)")  # fmt: skip
 
     latency = command("latency", "added latency of the immediate path (P50/P95/P99)", 120)
     latency.add_argument("--requests", type=_positive_int, default=300, help="measured requests")

@@ -5,11 +5,11 @@ This module imports no stage: stages import it, and ``app.wiring.build_pipeline`
 only place that creates a ``faust.App`` for a worker; nothing is built at import time)
 registers every stage's agents on the ``Pipeline`` it returns:
 
-    llm.requests ─ intake ─► llm.admitted ─┬─ immediate (concurrent SDK calls) ─┐
-                                           └─ batcher (windows) ─► llm.batches   │
-                                llm.batches ─ batch ledger (submit, table) ◄─ poller timer
-                                                                    │            │
-                                     llm.responses + llm.cost-events ◄───────────┘
+    llm.requests ─ intake ─┬► llm.admitted.realtime ─ immediate (concurrent SDK calls) ─┐
+                           └► llm.admitted ─ batcher (windows) ─► llm.batches             │
+                                llm.batches ─ batch ledger (submit, table) ◄─ poller timer  │
+                                                                    │                      │
+                                     llm.responses + llm.cost-events ◄─────────────────────┘
                                      llm.cost-events ─ sink ─► Postgres + Prometheus
 
 Intake also applies running A/B experiments (``app.experiments.live``).
@@ -50,7 +50,8 @@ BATCH_RECORD_HEADROOM = 64 * 1024  # bytes kept free under the record cap for th
 @dataclass
 class Topics:
     requests: faust.TopicT
-    admitted: faust.TopicT
+    admitted: faust.TopicT  # the batch path, read by the batcher
+    realtime: faust.TopicT  # the immediate and flex paths, read by the immediate agent
     responses: faust.TopicT
     cost_events: faust.TopicT
     dead_letter: faust.TopicT
@@ -176,7 +177,10 @@ class Pipeline:
         task.add_done_callback(self._background.discard)
 
     async def publish_admitted(self, admitted: Admitted) -> None:
-        await self.topics.admitted.send(
+        # One topic per path: each agent reads (and parses) only its own requests, and
+        # the immediate path's offsets never wait behind a batch window.
+        topic = self.topics.admitted if admitted.path == "batch" else self.topics.realtime
+        await topic.send(
             key=admitted.request.tenant_id.encode(), value=admitted.model_dump_json().encode()
         )
 

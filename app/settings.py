@@ -94,7 +94,9 @@ class Settings(BaseSettings):
     window_max_seconds: float = Field(2.0, gt=0, le=3600)
     # Under 1 MiB: the slice is also kept in a table whose changelog uses broker defaults.
     batch_record_max_bytes: int = Field(900 * 1024, ge=128 * 1024, le=16 * 1024 * 1024)
-    immediate_concurrency: int = Field(32, ge=1, le=1024)
+    # Calls in flight per worker: at 50 ms a call, 256 keep a slow provider from capping
+    # the worker (bench throughput's slow-provider phase); each waiting call is a coroutine.
+    immediate_concurrency: int = Field(256, ge=1, le=1024)
     batch_poll_interval_s: float = Field(5.0, gt=0, le=3600)
     batch_poll_max_interval_s: float = Field(
         300.0, gt=0, le=3600, description="cap of the per-batch polling backoff"

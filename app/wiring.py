@@ -39,6 +39,7 @@ def build_pipeline(settings: Settings, providers: ProviderRegistry | None = None
     topics = Topics(
         requests=raw_topic(app, settings, "llm.requests"),
         admitted=raw_topic(app, settings, "llm.admitted"),
+        realtime=raw_topic(app, settings, "llm.admitted.realtime"),
         responses=raw_topic(app, settings, "llm.responses"),
         cost_events=raw_topic(app, settings, "llm.cost-events"),
         dead_letter=raw_topic(app, settings, "llm.dead-letter"),

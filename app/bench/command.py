@@ -16,7 +16,7 @@ EXIT_USAGE = 2
 ONE_MILLION = 1_000_000
 
 
-def usage_error(args: argparse.Namespace) -> str | None:
+def usage_error(args: argparse.Namespace, partitions: int = 1) -> str | None:
     """Argument checks that depend on more than one value (argparse checks the rest)."""
     if args.bench_command == "cost" and ONE_MILLION % args.documents:
         return (
@@ -24,14 +24,21 @@ def usage_error(args: argparse.Namespace) -> str | None:
             f"(e.g. 500, 1000, 2000), got {args.documents}"
         )
     if args.bench_command == "throughput" and not (
-        args.batch or args.immediate or args.passthrough
+        args.batch or args.immediate or args.passthrough or args.slow_provider
     ):
-        return "nothing to measure: --batch, --immediate and --passthrough are all 0"
+        return (
+            "nothing to measure: --batch, --immediate, --slow-provider and --passthrough are all 0"
+        )
+    if args.bench_command == "throughput" and args.workers > partitions:
+        return (
+            f"--workers {args.workers} is more than the topics' {partitions} "
+            "partitions (FRUGALFLOW_PARTITIONS): the extra workers would get none"
+        )
     return None
 
 
 def run_bench(args: argparse.Namespace, settings: Settings) -> int:
-    problem = usage_error(args)
+    problem = usage_error(args, settings.partitions)
     if problem:
         print(f"frugalflow: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -64,7 +71,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, workdir: Path) -> Be
 
         return run_throughput(
             settings, workdir, batch=args.batch, immediate=args.immediate,
-            passthrough=args.passthrough, timeout_s=args.timeout,
+            passthrough=args.passthrough, timeout_s=args.timeout, workers=args.workers,
+            slow=args.slow_provider,
         )  # fmt: skip
     if name == "latency":
         from app.bench.latency import run_latency

@@ -134,6 +134,29 @@ class ProcessMeter:
         return ProcessUsage(wall, cpu, self._sampler.peak, samples)
 
 
+class GroupMeter:
+    """Several processes metered together: CPU seconds summed, the highest peak RSS."""
+
+    def __init__(self, pids: Sequence[int], *, interval_s: float = 0.2) -> None:
+        self._meters = [ProcessMeter(pid, interval_s=interval_s) for pid in pids]
+
+    def start(self) -> GroupMeter:
+        for meter in self._meters:
+            meter.start()
+        return self
+
+    def stop(self) -> ProcessUsage:
+        usages = [meter.stop() for meter in self._meters]
+        cpus = [u.cpu_s for u in usages]
+        peaks = [u.peak_rss for u in usages if u.peak_rss is not None]
+        return ProcessUsage(
+            wall_s=max(u.wall_s for u in usages),
+            cpu_s=None if None in cpus else sum(c for c in cpus if c is not None),
+            peak_rss=max(peaks) if peaks else None,
+            samples=[s for u in usages for s in u.samples],
+        )
+
+
 def percentile(values: Sequence[float], p: float) -> float:
     """Linear interpolation between closest ranks (numpy's default); ``p`` in [0, 100]."""
     if not values:

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from app.bench.measure import ProcessMeter, ProcessUsage
+from app.bench.measure import GroupMeter, ProcessUsage
 from app.bench.runner import BenchStack
 from app.bench.traffic import AnswerWatch, Outgoing, new_producer, publish_all
 
@@ -21,8 +21,9 @@ class PhaseResult:
     sent: int
     answered: int
     elapsed_s: float | None  # first publish → last answer; None when nothing came back
-    usage: ProcessUsage  # of the process doing the work (worker, or passthrough)
+    usage: ProcessUsage  # of the processes doing the work (workers summed, or passthrough)
     outcomes: Counter[str]  # "path/status" of the answers
+    workers: int = 1
 
     @property
     def complete(self) -> bool:
@@ -33,6 +34,13 @@ class PhaseResult:
         if not self.elapsed_s:
             return None
         return self.answered / self.elapsed_s
+
+    @property
+    def cpu_ms_per_request(self) -> float | None:
+        """Worker CPU (all workers) per answered request, in milliseconds."""
+        if self.usage.cpu_s is None or not self.answered:
+            return None
+        return 1000 * self.usage.cpu_s / self.answered
 
 
 def outcome_of(payload: dict[str, Any]) -> str:
@@ -48,7 +56,7 @@ async def run_phase(
     ).start()
     producer = new_producer(stack.bootstrap)
     await producer.start()
-    meter = ProcessMeter(stack.worker_pid).start()
+    meter = GroupMeter(stack.worker_pids).start()
     try:
         started = await publish_all(producer, stack.topic("llm.requests"), records)
         await watch.wait(timeout_s)
@@ -64,4 +72,5 @@ async def run_phase(
         elapsed_s=None if last is None else last - started,
         usage=usage,
         outcomes=Counter(outcome_of(a.payload) for a in watch.arrivals.values()),
+        workers=len(stack.worker_pids),
     )

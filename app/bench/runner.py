@@ -36,7 +36,7 @@ from app.infra.process import free_port
 from app.settings import Settings
 
 if TYPE_CHECKING:
-    from app.demo.stack import LocalStack
+    from app.infra.worker_process import ChildProcess
 
 # Blank means unset (Settings._blank_is_unset): the worker falls back to the emulator.
 _KEY_VARIABLES = (
@@ -105,9 +105,13 @@ class BenchStack:
     bootstrap: str
     dsn: str
     emulator_url: str
-    worker_pid: int
+    worker_pids: list[int]  # one per worker process, all in the run's group
     broker: str  # "tansu" or "kafka"
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def worker_pid(self) -> int:
+        return self.worker_pids[0]
 
     def topic(self, name: str) -> str:
         return self.settings.topic(name)
@@ -128,12 +132,17 @@ def _external_broker() -> str | None:
 
 @contextlib.contextmanager
 def bench_stack(
-    settings: Settings, workdir: Path, *, pacing: Mapping[str, str] | None = None
+    settings: Settings,
+    workdir: Path,
+    *,
+    pacing: Mapping[str, str] | None = None,
+    workers: int = 1,
 ) -> Iterator[BenchStack]:
     """The local stack on the run's own topics, group and schema; see the module doc.
 
     ``pacing``: extra ``FRUGALFLOW_*`` variables for the worker and the emulator (window
-    length, poll interval, emulated batch delay…).
+    length, poll interval, emulated batch delay…). ``workers``: worker processes in the
+    run's one group, sharing its partitions.
     """
     from app.demo.stack import LocalStack
 
@@ -157,7 +166,7 @@ def bench_stack(
             "FRUGALFLOW_APP_ID": run_id,
         }
         # A port of its own, so a bench never meets ``make demo`` or another bench on 9092.
-        local = LocalStack(run_settings, workdir, tansu_port=free_port())
+        local = LocalStack(run_settings, workdir, tansu_port=free_port(), workers=workers)
         with scoped_environ(env):
             local.__enter__()
         try:
@@ -170,7 +179,7 @@ def bench_stack(
                 bootstrap=local.bootstrap,
                 dsn=dsn,
                 emulator_url=local.emulator_url,
-                worker_pid=_pid(local),
+                worker_pids=[_pid(worker) for worker in local.workers],
                 broker="kafka" if _external_broker() else "tansu",
                 notes=list(local.notes),
             )
@@ -180,8 +189,8 @@ def bench_stack(
                 asyncio.run(delete_topics(local.bootstrap, (prefix, f"{run_id}-")))
 
 
-def _pid(local: LocalStack) -> int:
-    proc = local.worker.proc
+def _pid(worker: ChildProcess) -> int:
+    proc = worker.proc
     assert proc is not None  # started: LocalStack waited for its /ready
     return proc.pid
 

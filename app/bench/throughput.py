@@ -1,8 +1,12 @@
 """``frugalflow bench throughput``: requests/s through the real pipeline, and the raw ceiling.
 
-One worker, the emulator at zero latency and zero batch delay, short windows and fast
-polling, so the figures are the pipeline's own cost. The batch path and the immediate
-path are measured separately (all N published at once, first publish → last answer).
+One worker (``--workers N``: N processes in one group, sharing the partitions), the
+emulator at zero latency and zero batch delay, short windows and fast polling, so the
+figures are the pipeline's own cost. The batch path and the immediate path are measured
+separately (all N published at once, first publish → last answer). Then the immediate
+path again with the emulator answering after ``SLOW_PROVIDER_MS``: every request is
+published at once, so hundreds are in flight, and the rate shows whether a slow provider
+caps the worker (it should not: ``FRUGALFLOW_IMMEDIATE_CONCURRENCY`` calls wait at once).
 In the same run, on the same broker, a plain aiokafka consume → produce passthrough of
 the same records (``app.bench.passthrough``, its own process) gives the ceiling that no
 Kafka stream processor in Python can beat on this machine.
@@ -28,6 +32,7 @@ from app.cli_reports.table import Column
 from app.settings import Settings
 
 MODEL = "claude-haiku-4-5"
+SLOW_PROVIDER_MS = 50
 PACING = {
     "FRUGALFLOW_WINDOW_MAX_SECONDS": "0.5",
     "FRUGALFLOW_BATCH_POLL_INTERVAL_S": "0.2",
@@ -39,31 +44,36 @@ PACING = {
 
 def run_throughput(
     settings: Settings, workdir: Path, *, batch: int, immediate: int, passthrough: int,
-    timeout_s: float,
+    timeout_s: float, workers: int = 1, slow: int = 0,
 ) -> BenchReport:  # fmt: skip
     report = BenchReport(
         "throughput",
         {
             "batch requests": batch,
             "immediate requests": immediate,
+            "slow-provider requests": slow,
             "passthrough records": passthrough,
             "model": MODEL,
-            "emulator latency": "0 ms, batch delay 0 s",
-            "worker": f"1 process, window {PACING['FRUGALFLOW_WINDOW_MAX_SECONDS']} s, "
-            f"batch poll {PACING['FRUGALFLOW_BATCH_POLL_INTERVAL_S']} s",
+            "emulator latency": f"0 ms ({SLOW_PROVIDER_MS} ms in the slow-provider phase), "
+            "batch delay 0 s",
+            "worker": f"{workers} process{'es' if workers > 1 else ''} in one group, "
+            f"{settings.partitions} partitions, window "
+            f"{PACING['FRUGALFLOW_WINDOW_MAX_SECONDS']} s, batch poll "
+            f"{PACING['FRUGALFLOW_BATCH_POLL_INTERVAL_S']} s, immediate concurrency "
+            f"{settings.immediate_concurrency}",
         },
         machine(),
     )
-    with bench_stack(settings, workdir, pacing=PACING) as stack:
+    with bench_stack(settings, workdir, pacing=PACING, workers=workers) as stack:
         report.parameters["broker"] = stack.broker
         stack.configure_emulator(latency_ms=0, batch_delay_s=0)
-        phases = asyncio.run(_measure(stack, batch, immediate, passthrough, timeout_s))
+        phases = asyncio.run(_measure(stack, batch, immediate, slow, passthrough, timeout_s))
     _render(report, phases)
     return report
 
 
 async def _measure(
-    stack: BenchStack, batch: int, immediate: int, passthrough: int, timeout_s: float
+    stack: BenchStack, batch: int, immediate: int, slow: int, passthrough: int, timeout_s: float
 ) -> list[PhaseResult]:
     run = stack.run_id
     phases = []
@@ -78,6 +88,16 @@ async def _measure(
             for i in range(immediate)
         ]
         phases.append(await run_phase(stack, "immediate path", payloads, timeout_s))
+    if slow:
+        payloads = [
+            workloads.request(f"{run}-s", i, priority="immediate", model=MODEL) for i in range(slow)
+        ]
+        await asyncio.to_thread(stack.configure_emulator, latency_ms=SLOW_PROVIDER_MS)
+        try:
+            name = f"immediate, provider at {SLOW_PROVIDER_MS} ms"
+            phases.append(await run_phase(stack, name, payloads, timeout_s))
+        finally:
+            await asyncio.to_thread(stack.configure_emulator, latency_ms=0)
     if passthrough:
         phases.append(await passthrough_ceiling(stack, passthrough, timeout_s))
     return phases
@@ -149,14 +169,16 @@ def _render(report: BenchReport, phases: list[PhaseResult]) -> None:
         "Throughput (first publish → last answer)",
         Column("phase"), Column("sent", "int"), Column("answered", "int"),
         Column("elapsed s", "num"), Column("req/s", "num"), Column("workers", "int"),
-        Column("req/s per worker", "num"), Column("CPU s", "num"), Column("CPU %", "num"),
-        Column("peak RSS MiB", "num"),
+        Column("req/s per worker", "num"), Column("CPU s", "num"), Column("CPU ms/req", "num"),
+        Column("CPU %", "num"), Column("peak RSS MiB", "num"),
     )  # fmt: skip
     for phase in phases:
         rate = phase.rate
+        per_worker = None if rate is None else rate / phase.workers
         figures.add(
             phase.name, phase.sent, phase.answered, _round(phase.elapsed_s, 3), _round(rate, 1),
-            1, _round(rate, 1), _round(phase.usage.cpu_s, 2), _round(phase.usage.cpu_percent, 0),
+            phase.workers, _round(per_worker, 1), _round(phase.usage.cpu_s, 2),
+            _round(phase.cpu_ms_per_request, 2), _round(phase.usage.cpu_percent, 0),
             mib(phase.usage.peak_rss),
         )  # fmt: skip
     answers = report.section("Answers", Column("phase"), Column("path/status"), Column("n", "int"))
@@ -172,8 +194,9 @@ def _render(report: BenchReport, phases: list[PhaseResult]) -> None:
                 f"{phase.name}: {phase.rate / ceiling.rate:.1%} of the raw passthrough ceiling"
             )
     report.notes.append(
-        "CPU % is of one core (200 % = both cores of a 2-core machine); CPU and RSS are the "
-        "worker's (the passthrough process's for the ceiling), sampled from /proc"
+        "CPU % is of one core (200 % = both cores of a 2-core machine); CPU is the workers' "
+        "summed (the passthrough process's for the ceiling), peak RSS the largest worker's, "
+        "sampled from /proc; CPU ms/req = CPU s / answered"
     )
     report.complete = all(p.complete for p in phases)
 

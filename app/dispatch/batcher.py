@@ -9,9 +9,10 @@ Commit order (why nothing is lost or submitted twice):
 1. take ``llm.admitted`` events without acking (``noack_take`` with a short ``within``:
    the windows live in a buffer across takes, not in the take) and track each one in
    ``OrderedAcks``;
-2. buffer each batch-path request in its window. Every other event (immediate path,
-   corrupt and dead-lettered, or too large for a batch record and re-published as
-   immediate) is done at once;
+2. buffer each batch-path request in its window. Every other event (corrupt and
+   dead-lettered, too large for a batch record and re-published as immediate, or an
+   immediate one written here by a worker from before ``llm.admitted.realtime`` and moved
+   there) is done at once;
 3. when a window flushes, send each of its batches as a ``submitting`` record to
    ``llm.batches`` on the *same partition number* as its requests, so the worker that
    owns the tenants owns the batch; every record fits ``batch_record_max_bytes``. A send
@@ -21,12 +22,11 @@ Commit order (why nothing is lost or submitted twice):
    Faust needs that order). Faust flushes the producer before committing offsets, so the
    records are durable before the offsets move.
 
-Offsets. A partition's offsets commit only up to its oldest request still in a window, for
-this agent and for the immediate agent, which reads the same topic. A crash redelivers at
-most that stretch (about ``window_max_seconds``): requests already in a record are skipped
-by the ledger; immediate ones are called again (their answers collapse downstream on
-stable ids). Until the oldest window of a partition flushes, the events behind it stay
-in memory, un-acked. That is the price of windows longer than one take: keep
+Offsets. A partition's offsets commit only up to its oldest request still in a window. A
+crash redelivers at most that stretch (about ``window_max_seconds``): requests already in
+a record are skipped by the ledger. The immediate path has its own topic, so its offsets
+never wait behind a window. Until the oldest window of a partition flushes, the events
+behind it stay in memory, un-acked. That is the price of windows longer than one take: keep
 ``window_max_seconds`` as short as the redelivery you accept.
 
 Time. ``take()`` yields only when events arrive, so a ticker task started by the agent
@@ -116,6 +116,10 @@ async def _take_in(p: Pipeline, stream: Any, buffer: Buffer, event: Any) -> list
                 return buffer.windows.add(admitted, ticket, message.partition)
             # Too large to keep in a batch record: serve it right away instead.
             await p.publish_admitted(admitted.model_copy(update={"path": "immediate"}))
+        elif admitted is not None:
+            # An immediate or flex request written here before the paths had their own
+            # topics (a worker upgraded with records in flight): moved, never dropped.
+            await p.publish_admitted(admitted)
     except BaseException:
         # Left un-acked and untracked, as before windows: still tracked, it would hold
         # back every later ack of its partition and, still referenced, stall a rebalance.

@@ -1,7 +1,8 @@
 """The immediate path: concurrent provider calls, one actor per concurrent request.
 
-Several actors share ``llm.admitted`` (``concurrency``); each event is done once its
-answer is published, so a crash re-runs at most the calls in flight.
+Several actors share ``llm.admitted.realtime`` (``concurrency``), the immediate and flex
+requests (batch-path ones are on ``llm.admitted``, the batcher's); each event is done
+once its answer is published, so a crash re-runs at most the calls in flight.
 
 Acks go out in offset order (``app.dispatch.ordered_acks``): an event is acked once it
 and every earlier event of its partition are done. The actors finish out of order (a
@@ -40,7 +41,7 @@ from app.providers.circuit import CIRCUIT_OPEN
 def register(p: Pipeline) -> None:
     acks: OrderedAcks[Any] = OrderedAcks()  # shared by every actor; see the module doc
 
-    @p.app.agent(p.topics.admitted, name="immediate", concurrency=p.settings.immediate_concurrency)
+    @p.app.agent(p.topics.realtime, name="immediate", concurrency=p.settings.immediate_concurrency)
     async def immediate(stream: Any) -> Any:
         async for event in stream.noack().events():
             message = event.message
@@ -51,6 +52,8 @@ def register(p: Pipeline) -> None:
                     await answer_immediately(p, admitted)
                 elif admitted is not None and admitted.path == "flex":
                     await answer_flex(p, admitted)
+                elif admitted is not None:  # never published here; still, never lost
+                    await p.publish_admitted(admitted)
             except BaseException:
                 # As in the batcher: left un-acked and untracked (still tracked, it would
                 # hold back every later ack of its partition and stall a rebalance).
@@ -64,7 +67,7 @@ def register(p: Pipeline) -> None:
     async def forget_revoked(app: Any, revoked: Any, **_: Any) -> None:
         # Faust waited for every tracked event first (stream_wait_empty); anything left is
         # read again from the committed offset by the partition's next owner.
-        name = p.topics.admitted.get_topic_name()
+        name = p.topics.realtime.get_topic_name()
         if dropped := acks.forget({tp.partition for tp in revoked if tp.topic == name}):
             log.warning("dropped %d un-acked immediate events of revoked partitions", dropped)
 

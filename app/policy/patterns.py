@@ -26,6 +26,7 @@ own rules with ``use_cases``.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -71,8 +72,43 @@ def _answers_a_question(request: RequestEvent) -> bool:
     return before.role == "assistant" and before.content.rstrip().endswith("?")
 
 
+PhraseIndex = dict[str, list[PatternRule]]  # normalized phrase → its rules, in rule order
+
+# Tenant rule lists → their index, built once per policy snapshot's list (held here, so
+# its id is not reused while cached); cleared when full, since snapshots replace lists.
+_INDEXES: dict[int, tuple[Sequence[PatternRule], PhraseIndex]] = {}
+_MAX_INDEXES = 256
+
+
+def _index(rules: Sequence[PatternRule]) -> PhraseIndex:
+    index: PhraseIndex = {}
+    for rule in rules:
+        for said in {normalize(phrase) for phrase in rule.phrases}:
+            index.setdefault(said, []).append(rule)
+    return index
+
+
+@cache
+def _default_index() -> PhraseIndex:
+    return _index(default_rules())
+
+
+def _index_of(rules: Sequence[PatternRule]) -> PhraseIndex:
+    cached = _INDEXES.get(id(rules))
+    if cached is not None and cached[0] is rules:
+        return cached[1]
+    if len(_INDEXES) >= _MAX_INDEXES:
+        _INDEXES.clear()
+    index = _index(rules)
+    _INDEXES[id(rules)] = (rules, index)
+    return index
+
+
 def match_pattern(request: RequestEvent, policy: PatternPolicy) -> PatternMatch | None:
-    """The first rule whose phrase is the whole last user message, or None."""
+    """The first rule whose phrase is the whole last user message, or None.
+
+    One dictionary lookup per request: the rules' phrases are indexed once per rule list.
+    """
     if not policy.enabled or request.messages[-1].role != "user":
         return None
     if _answers_a_question(request):
@@ -80,10 +116,8 @@ def match_pattern(request: RequestEvent, policy: PatternPolicy) -> PatternMatch 
     said = normalize(request.messages[-1].content)
     if not said:
         return None
-    rules = default_rules() if policy.rules is None else policy.rules
-    for rule in rules:
-        if rule.use_cases and request.use_case not in rule.use_cases:
-            continue
-        if any(normalize(phrase) == said for phrase in rule.phrases):
+    index = _default_index() if policy.rules is None else _index_of(policy.rules)
+    for rule in index.get(said, ()):
+        if not rule.use_cases or request.use_case in rule.use_cases:
             return PatternMatch(rule=rule.name, answer=rule.answer)
     return None

@@ -43,6 +43,7 @@ from app.events import RequestEvent
 from app.policy.injection import find_injection
 from app.policy.models import SafetyOutcome, SafetyPolicy
 from app.policy.pii import PII_KINDS, PLACEHOLDERS, Span, find_pii, fold, redact
+from app.policy.scan_cache import Scan, ScanCache
 
 Action = Literal["allow", "flag", "redact", "block"]
 
@@ -52,6 +53,7 @@ CODE_KEYWORD = "sensitive_keyword"
 SAFETY_CODES: tuple[str, ...] = (CODE_INJECTION, CODE_KEYWORD, CODE_PII)  # precedence order
 
 _STRENGTH: dict[Action, int] = {"allow": 0, "flag": 1, "redact": 2, "block": 3}
+_SCANS = ScanCache()  # a long system prompt shared by many requests is scanned once
 _PLACEHOLDER = re.compile("|".join(re.escape(p.lower()) for p in PLACEHOLDERS.values()))
 
 
@@ -128,6 +130,8 @@ class _Scanner:
             for kind in (*PII_KINDS, "sensitive_keyword")
             if _action_for(kind, policy) == "redact"
         }
+        # What a text's scan depends on besides the text.
+        self._settings = (keywords, frozenset(self._redactable))
 
     def _scan(self, text: str) -> list[Span]:
         spans = find_pii(text)
@@ -143,13 +147,21 @@ class _Scanner:
         character that is not a placeholder and no detector matches inside one, so the
         loop ends; ``len(text) + 1`` passes is only the proof's bound.
         """
+        cacheable = _SCANS.worth_caching(text)
+        if cacheable and (seen := _SCANS.get(text, self._settings)) is not None:
+            self.kinds.update(seen.kinds)
+            return seen.text
+        original, kinds = text, set[str]()
         for _ in range(len(text) + 1):
             spans = self._scan(text)
-            self.kinds.update(span.kind for span in spans)
+            kinds.update(span.kind for span in spans)
             to_redact = [span for span in spans if span.kind in self._redactable]
             if not to_redact:
                 break
             text = redact(text, to_redact)
+        self.kinds.update(kinds)
+        if cacheable:
+            _SCANS.put(original, self._settings, Scan(text, frozenset(kinds)))
         return text
 
 

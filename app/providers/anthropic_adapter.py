@@ -72,8 +72,14 @@ class AnthropicAdapter:
         min_cacheable_tokens: int = 1024,
         batch_cache_ttl_1h: bool = prompt_cache.BATCH_CACHE_TTL_1H,
     ) -> None:
+        # The SDK's aiohttp transport: about 40 % less CPU per call than its default httpx
+        # stack (README, Performance), and the SDK is otherwise unchanged.
         self._client = anthropic.AsyncAnthropic(
-            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout_s,
+            max_retries=0,
+            http_client=anthropic.DefaultAioHttpClient(),
         )
         self._retry = retry_policy or RetryPolicy()
         self._min_cacheable_tokens = min_cacheable_tokens  # for models not in the catalog

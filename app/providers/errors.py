@@ -20,6 +20,7 @@ from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import TypeVar
 
+import aiohttp
 import anthropic
 import openai
 
@@ -177,6 +178,8 @@ def classify_exception(exc: BaseException) -> ClassifiedError:
     """Map an SDK exception (either SDK) to a stable code."""
     message = str(exc) or type(exc).__name__
     if isinstance(exc, anthropic.APITimeoutError | openai.APITimeoutError):
+        if _lost_connection(exc):
+            return ClassifiedError(ErrorCode.CONNECTION_ERROR, message)
         return ClassifiedError(ErrorCode.TIMEOUT, message)
     if isinstance(exc, anthropic.APIConnectionError | openai.APIConnectionError):
         return ClassifiedError(ErrorCode.CONNECTION_ERROR, message)
@@ -191,6 +194,23 @@ def classify_exception(exc: BaseException) -> ClassifiedError:
         code = ErrorCode(exc.code) if exc.code in known else ErrorCode.PROVIDER_ERROR
         return ClassifiedError(code, exc.message, retry_after_s=exc.retry_after_s)
     return ClassifiedError(ErrorCode.PROVIDER_ERROR, message)
+
+
+def _lost_connection(exc: BaseException) -> bool:
+    """A refused or dropped connection that the SDKs' aiohttp transport reports as a timeout.
+
+    Its exception map turns every ``aiohttp.ClientConnectionError`` into
+    ``httpx.ConnectTimeout``; the aiohttp error is still the cause, and only its timeout
+    kinds are timeouts.
+    """
+    cause = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, aiohttp.ServerTimeoutError | aiohttp.SocketTimeoutError):
+            return False
+        if isinstance(cause, aiohttp.ClientConnectionError):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 @dataclass(frozen=True)

@@ -85,8 +85,14 @@ class OpenAIAdapter:
         retry_policy: RetryPolicy | None = None,
         use_prompt_cache_key: bool = True,
     ) -> None:
+        # The SDK's aiohttp transport: about a third less CPU per call than its default
+        # httpx stack (README, Performance), and the SDK is otherwise unchanged.
         self._client = openai.AsyncOpenAI(
-            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout_s,
+            max_retries=0,
+            http_client=openai.DefaultAioHttpClient(),
         )
         self._retry = retry_policy or RetryPolicy()
         self._use_prompt_cache_key = use_prompt_cache_key

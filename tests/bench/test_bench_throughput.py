@@ -16,14 +16,19 @@ def test_throughput_measures_both_paths_and_the_ceiling(
 ) -> None:  # fmt: skip
     topics_before, schemas_before = bench_topics(kafka_bootstrap), bench_schemas(postgres_dsn)
     doc = run_json(capsys, "throughput", "--batch", "40", "--immediate", "30",
-                   "--passthrough", "300")  # fmt: skip
+                   "--slow-provider", "60", "--passthrough", "300", "--workers", "2")  # fmt: skip
 
     assert doc["complete"] is True
     assert doc["parameters"]["batch requests"] == 40
     assert doc["parameters"]["broker"] == "kafka"
+    assert doc["parameters"]["worker"].startswith("2 processes in one group")
     phases = by_first_column(rows(doc, "Throughput"))
-    assert set(phases) == {"batch path", "immediate path", "passthrough ceiling"}
-    for name, sent in (("batch path", 40), ("immediate path", 30), ("passthrough ceiling", 300)):
+    slow = "immediate, provider at 50 ms"
+    assert set(phases) == {"batch path", "immediate path", slow, "passthrough ceiling"}
+    for name, sent, workers in (
+        ("batch path", 40, 2), ("immediate path", 30, 2), (slow, 60, 2),
+        ("passthrough ceiling", 300, 1),
+    ):  # fmt: skip
         phase = phases[name]
         assert phase["sent"] == phase["answered"] == sent
         assert phase["elapsed s"] > 0 and phase["req/s"] > 0
@@ -31,12 +36,17 @@ def test_throughput_measures_both_paths_and_the_ceiling(
         elapsed, half_ms = phase["elapsed s"], 0.0005
         assert sent / (elapsed + half_ms) * 0.99 <= phase["req/s"]
         assert phase["req/s"] <= sent / max(elapsed - half_ms, 1e-9) * 1.01
-        assert phase["req/s per worker"] == phase["req/s"]  # one worker
+        assert phase["workers"] == workers
+        assert phase["req/s per worker"] == pytest.approx(phase["req/s"] / workers, abs=0.051)
         assert phase["CPU s"] is not None and phase["peak RSS MiB"] > 0
+        assert phase["CPU ms/req"] == pytest.approx(1000 * phase["CPU s"] / sent, abs=0.02)
+    # 60 calls of 50 ms at once: all in flight together, not one after another (3 s).
+    assert phases[slow]["elapsed s"] < 60 * 0.05
     answers = {(r["phase"], r["path/status"]): r["n"] for r in rows(doc, "Answers")}
     assert answers == {
         ("batch path", "batch/ok"): 40,
         ("immediate path", "immediate/ok"): 30,
+        (slow, "immediate/ok"): 60,
         ("passthrough ceiling", "copied/ok"): 300,
     }
     assert any("of the raw passthrough ceiling" in note for note in doc["notes"])
@@ -67,8 +77,21 @@ def test_bad_arguments_exit_2_with_one_error_line(
 
 
 def test_nothing_to_measure_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["bench", "throughput", "--batch", "0", "--immediate", "0", "--passthrough", "0"])
+    code = main(["bench", "throughput", "--batch", "0", "--immediate", "0", "--passthrough", "0",
+                 "--slow-provider", "0"])  # fmt: skip
     assert code == 2
     assert capsys.readouterr().err.strip() == (
-        "frugalflow: nothing to measure: --batch, --immediate and --passthrough are all 0"
+        "frugalflow: nothing to measure: --batch, --immediate, --slow-provider and "
+        "--passthrough are all 0"
+    )
+
+
+def test_more_workers_than_partitions_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRUGALFLOW_PARTITIONS", "3")
+    assert main(["bench", "throughput", "--workers", "4"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "frugalflow: --workers 4 is more than the topics' 3 partitions (FRUGALFLOW_PARTITIONS): "
+        "the extra workers would get none"
     )

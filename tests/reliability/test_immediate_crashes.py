@@ -2,7 +2,7 @@
 every request still answered, no cost counted twice.
 
 The immediate agent runs many calls at once (``immediate_concurrency`` actors on
-``llm.admitted``), so its events finish out of offset order. The emulator answers after
+``llm.admitted.realtime``), so its events finish out of offset order. The emulator answers after
 a fixed latency and fails some calls with a retryable error whose ``retry-after`` makes
 the retried call finish seconds after later ones: the oldest events of a partition are
 then still running while newer ones are done, which is when faust-streaming 0.15.3
@@ -38,7 +38,8 @@ from tests.reliability.support import (
 )
 
 ROUNDS = 3
-PER_ROUND = 48  # above immediate_concurrency (32): some wait in the queue, all overlap
+CONCURRENCY = 32  # actors per worker, set below the default so some requests queue
+PER_ROUND = 48  # above CONCURRENCY: some wait in the queue, all overlap
 LATENCY_MS = 1500
 RETRY_AFTER_S = 3.0  # a retried call ends >= 6 s after it started, its successors at 1.5 s
 MODELS = ("gpt-4o-mini", "claude-haiku-4-5")
@@ -61,20 +62,20 @@ async def answered(deployment: Deployment, request_ids: set[str]) -> set[str]:
 
 
 async def committed_admitted(deployment: Deployment) -> int:
-    """The sum of the worker group's committed offsets on ``llm.admitted``."""
+    """The sum of the worker group's committed offsets on ``llm.admitted.realtime``."""
     admin = AIOKafkaAdminClient(bootstrap_servers=deployment.bootstrap)
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(deployment.env()["FRUGALFLOW_APP_ID"])
     finally:
         await admin.close()
-    topic = deployment.topic("llm.admitted")
+    topic = deployment.topic("llm.admitted.realtime")
     return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0)
 
 
 async def end_of_admitted(deployment: Deployment) -> int:
-    """The sum of ``llm.admitted``'s end offsets: committed up to it, every event is done."""
-    topic = deployment.topic("llm.admitted")
+    """The sum of the realtime topic's end offsets: committed up to it, every event is done."""
+    topic = deployment.topic("llm.admitted.realtime")
     partitions = await topic_partitions(deployment.bootstrap, topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=deployment.bootstrap, group_id=None)
     await consumer.start()
@@ -89,6 +90,7 @@ async def test_kills_mid_flight_lose_no_immediate_request_and_bill_none_twice(
     deployment: Deployment, emulator: EmulatorControl
 ) -> None:
     run = deployment.prefix.rstrip(".")
+    deployment.extra_env["FRUGALFLOW_IMMEDIATE_CONCURRENCY"] = str(CONCURRENCY)
     # A retried call takes latency + retry-after + latency: it finishes after its successors.
     await emulator.set(
         latency_ms=LATENCY_MS, error_rate=0.3, error_statuses=[529], retry_after_s=RETRY_AFTER_S
