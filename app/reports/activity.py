@@ -65,6 +65,10 @@ class Rejections(BaseModel):
 
 
 class BatchRow(BaseModel):
+    # ``llm.batches`` carries a slice as ``submitting`` (sent by the batcher) and then
+    # ``done`` (sent by the poller, with the provider's batch id and submission time); the
+    # ledger keeps ``submitted`` in its own table only. So pending rows are ``submitting``
+    # with no provider batch id, whatever the provider has done with them so far.
     model_config = ConfigDict(frozen=True)
 
     record_key: str

@@ -4,8 +4,8 @@ Chromium driven through WebDriver.
 ``console_run`` (module): a fresh Postgres schema, a worker on Apache Kafka with the
 provider emulator and Redis, fed a mix of traffic for three tenants (batch and immediate
 answers, repeated questions for the response cache, a budget small enough to raise alerts
-and hard stops, a rate limit, an injection attempt, a tenant id that looks like HTML, and
-an experiment with outcomes on llm.feedback);
+and hard stops, a rate limit, an injection attempt, a tenant id that looks like HTML, an
+experiment with outcomes on llm.feedback, and one batch left pending on its provider);
 then ``frugalflow api`` on that schema. ``browser`` (module): headless Debian Chromium via
 Selenium; installed by ``app.infra.chromium`` when missing (a failure, never a skip).
 Screenshots go to ``var/test/console`` (``FRUGALFLOW_TEST_STATE``).
@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from selenium import webdriver
@@ -35,7 +36,7 @@ from app.infra.process import free_port
 from app.infra.worker_process import ChildProcess
 from app.sink.store import CostStore
 from tests.conftest import STATE
-from tests.integration.harness import Deployment, request
+from tests.integration.harness import Deployment, EmulatorFaults, request
 
 ADMIN = "console-admin-token"
 READONLY = "console-readonly-token"
@@ -116,6 +117,8 @@ async def console_run(
     deployment = Deployment(kafka_bootstrap, dsn, emulator_url, prefix, workdir,
                             extra_env={"FRUGALFLOW_REDIS_URL": redis_url})  # fmt: skip
     api = None
+    emulator = httpx.AsyncClient(base_url=emulator_url, timeout=10)
+    slow_batches = EmulatorFaults(emulator)
     try:
         await deployment.create_topics()
         deployment.start_worker()
@@ -127,6 +130,14 @@ async def console_run(
         await _publish(deployment, "llm.feedback", _outcomes(experiment.id))
         await deployment.read("llm.responses", until=len(records), timeout=120, settle=2)
         await _wait_settled(dsn)
+        # One batch still waiting on its provider while the tests look (an hour's delay;
+        # the shared emulator gets its setting back afterwards).
+        await slow_batches.set(batch_delay_s=3600)
+        run_id = prefix.rstrip(".")
+        await deployment.publish([request(f"{run_id}-pending", "acme", priority="batch",
+                                          deadline_s=7200, model="gpt-4o-mini",
+                                          content="A long report, whenever you can.")])  # fmt: skip
+        await _wait_until(dsn, "SELECT count(*) FROM batches WHERE state <> 'done'")
         port = free_port()
         api = ChildProcess("api", ["api"], {
             "FRUGALFLOW_DATABASE_URL": dsn, "FRUGALFLOW_ADMIN_TOKEN": ADMIN,
@@ -140,6 +151,8 @@ async def console_run(
         if api is not None:
             api.stop()
         deployment.stop_all()
+        await slow_batches.restore()
+        await emulator.aclose()
         await _sql(postgres_dsn, f"DROP SCHEMA {schema} CASCADE")
 
 
@@ -170,6 +183,25 @@ async def _publish(
         await producer.flush()
     finally:
         await producer.stop()
+
+
+async def _wait_until(dsn: str, count_sql: str, timeout: float = 30) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        deadline = time.monotonic() + timeout
+        while not await conn.fetchval(count_sql):
+            if time.monotonic() > deadline:
+                seen = await conn.fetch("SELECT state, provider, requests, updated_at FROM batches"
+                                        " ORDER BY updated_at")  # fmt: skip
+                events = await conn.fetch("SELECT request_id, path FROM cost_events"
+                                          " WHERE request_id LIKE '%pending'")  # fmt: skip
+                raise AssertionError(
+                    f"nothing after {timeout}s: {count_sql}; batches "
+                    f"{[tuple(r) for r in seen]}; {[tuple(e) for e in events]}"
+                )
+            await asyncio.sleep(0.3)
+    finally:
+        await conn.close()
 
 
 async def _wait_settled(dsn: str, quiet_s: float = 2.0, timeout: float = 60) -> None:
