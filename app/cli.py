@@ -43,8 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the whole pipeline locally on a sample workload")
     demo.add_argument("--requests", type=int, default=240, help="valid requests (>= 20)")
     demo.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for answers")
+    demo.add_argument("--exit", action="store_true",
+                      help="stop after the report (default in a terminal: keep the console up "
+                           "until Ctrl-C)")  # fmt: skip
 
-    sub.add_parser("run", help="the local stack (broker, Postgres, emulator, worker) until Ctrl-C")
+    sub.add_parser("run", help="the local stack (broker, Postgres, emulator, worker, API and "
+                   "console) until Ctrl-C")  # fmt: skip
     sub.add_parser("api", help="serve the admin HTTP API (FRUGALFLOW_API_HOST/PORT)")
     sub.add_parser("mcp", help="serve the MCP tools (cost, savings, budgets) on stdio")
     alerts = sub.add_parser("alerts", help="alert delivery channels")
@@ -220,7 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.requests < 20:
             print("frugalflow: --requests must be at least 20", file=sys.stderr)
             return EXIT_USAGE
-        return run_demo(settings, n_requests=args.requests, timeout_s=args.timeout)
+        return run_demo(settings, n_requests=args.requests, timeout_s=args.timeout,
+                        keep_open=not args.exit)  # fmt: skip
     if args.command == "mcp":
         from app.mcp import main_mcp
 

@@ -174,6 +174,11 @@ class Settings(BaseSettings):
     )
     sink_batch_size: int = Field(2000, ge=1, le=100_000)  # events per insert, at most
     sink_batch_seconds: float = Field(1.0, gt=0, le=60)
+    activity_sink: bool = Field(
+        True,
+        description="store alerts, rejected answers and batch records in Postgres for the "
+        "console (three batching agents; off: its alert, rejection and batch views stay empty)",
+    )
 
     # --- Admin API and experiments
     admin_token: SecretStr | None = Field(

@@ -25,12 +25,13 @@ from app.policy.snapshot import PolicySnapshot
 from app.providers.circuit import CircuitBreakers, CircuitConfig
 from app.providers.registry import ProviderRegistry
 from app.settings import Settings
+from app.sink import activity
 from app.sink import agent as sink
 
 # Every stage, in registration order (the ledger's tables before the agents that use them).
 STAGES = (
-    ledger, live_policy, intake, immediate, batcher, batch_ledger, poller, sink, experiments,
-    live_experiments, notifier, direct_spend,
+    ledger, live_policy, intake, immediate, batcher, batch_ledger, poller, sink, activity,
+    experiments, live_experiments, notifier, direct_spend,
 )  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""``GET /v1/alerts``: recent alerts and, per channel, where their delivery stands.
+"""``GET /v1/alerts/deliveries``: recent alerts and, per channel, where their delivery stands.
 
 Read from ``alert_deliveries`` (app/alerts/store.py): one entry per alert, newest first,
 with each channel's ``state`` (``pending`` / ``delivered`` / ``failed``), attempts, the
@@ -55,7 +55,7 @@ class AlertDelivery(BaseModel):
     deliveries: list[ChannelDelivery]
 
 
-class AlertList(BaseModel):
+class AlertDeliveryList(BaseModel):
     alerts: list[AlertDelivery]
 
 
@@ -86,10 +86,12 @@ async def list_alerts(request: web.Request) -> web.Response:
     store = DeliveryStore(await state(request).pool())
     # Every channel row of up to ``limit`` alerts: a few channels per alert at most.
     rows = await store.list(tenant=q.tenant, state=q.state, kind=q.kind, limit=q.limit * 8)
-    return json(AlertList(alerts=group(rows, q.limit)))
+    return json(AlertDeliveryList(alerts=group(rows, q.limit)))
 
 
 OPERATIONS = [
-    Operation("GET", "/v1/alerts", list_alerts, "Recent alerts and their delivery per channel",
-              "alerts", "listAlerts", query=AlertQuery, response=AlertList, errors=(400,)),
+    Operation("GET", "/v1/alerts/deliveries", list_alerts,
+              "Recent alerts and their delivery per channel",
+              "alerts", "listAlertDeliveries", query=AlertQuery, response=AlertDeliveryList,
+              errors=(400,)),
 ]  # fmt: skip

@@ -13,12 +13,13 @@ from typing import Any
 
 from aiohttp import web
 
-from app.api import alerts, budgets, cache, costs, experiments, health, policies
+from app.api import activity, alerts, budgets, cache, costs, experiments, health, policies, session
 from app.api.auth import auth_middleware
 from app.api.errors import error_middleware
 from app.api.openapi import build_document
 from app.api.routing import STATE, Operation
 from app.api.state import ApiState
+from app.console import add_console
 from app.settings import Settings
 
 log = logging.getLogger("frugalflow.api")
@@ -43,6 +44,8 @@ OPERATIONS: tuple[Operation, ...] = (
     *cache.OPERATIONS,
     *policies.OPERATIONS,
     *alerts.OPERATIONS,
+    *activity.OPERATIONS,
+    *session.OPERATIONS,
 )
 
 
@@ -66,6 +69,7 @@ def create_app(settings: Settings) -> web.Application:
     app[DOCUMENT] = openapi_document()
     for op in OPERATIONS:
         app.router.add_route(op.method, op.path, op.handler)
+    add_console(app)
 
     async def close(_: web.Application) -> None:
         await api_state.close()

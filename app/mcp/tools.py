@@ -25,9 +25,9 @@ from app.mcp.inputs import (
     input_schema,
     parse_args,
 )
-from app.mcp.status import spend_status
 from app.reports import Totals, budgets, cost_summary, recommendations, savings_by_lever
 from app.reports.rollups import Conn
+from app.reports.spend_status import spend_status
 
 Json = dict[str, Any]
 

@@ -1,4 +1,4 @@
-"""``GET /v1/alerts``: each alert's delivery state per channel, from a real Postgres."""
+"""``GET /v1/alerts/deliveries``: each alert's delivery state per channel, from a real Postgres."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ async def test_alerts_show_their_delivery_state_per_channel(
     await deliveries.delivered(warning.identity(), "hook")
     await deliveries.failed(stop.identity(), "pager", "http_400: invalid routing key")
 
-    response = await client.get(f"/v1/alerts?tenant={tenant}", headers=auth())
+    response = await client.get(f"/v1/alerts/deliveries?tenant={tenant}", headers=auth())
     assert response.status == 200
     body = await response.json()
     by_kind = {a["kind"]: a for a in body["alerts"]}
@@ -60,11 +60,13 @@ async def test_alerts_show_their_delivery_state_per_channel(
     assert by_channel["mail"]["state"] == "pending" and by_channel["mail"]["next_attempt_at"]
     assert "$150.00 of $100.00" in failed["summary"]
 
-    only_failed = await client.get(f"/v1/alerts?tenant={tenant}&state=failed", headers=auth())
+    only_failed = await client.get(
+        f"/v1/alerts/deliveries?tenant={tenant}&state=failed", headers=auth()
+    )
     only = (await only_failed.json())["alerts"]
     assert [a["kind"] for a in only] == ["budget_hard_stop"]
     assert {d["channel"] for d in only[0]["deliveries"]} == {"pager", "mail"}  # all channels
-    bad = await client.get("/v1/alerts?state=lost&limit=0", headers=auth())
+    bad = await client.get("/v1/alerts/deliveries?state=lost&limit=0", headers=auth())
     assert bad.status == 400
     assert (await bad.json())["error"]["code"] == "bad_request"
-    assert (await client.get("/v1/alerts")).status == 401
+    assert (await client.get("/v1/alerts/deliveries")).status == 401

@@ -26,7 +26,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 SCHEMA_FILE = Path(__file__).with_name("compose_spec.json")
 SCHEMA_SHA256 = "0dc04bd346dcfee1b1419628fff79937bbf076925f298f272a2b490e2b112bac"
 WORKERS = ("worker-1", "worker-2")
-FRUGALFLOW_SERVICES = ("topics", *WORKERS, "emulator")
+FRUGALFLOW_SERVICES = ("topics", *WORKERS, "api", "emulator")
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +137,21 @@ def test_two_workers_start_after_topics_and_postgres(services: dict[str, Any]) -
         # Above 2.5 x the default provider timeout (30 s, .env.example).
         assert seconds(worker["stop_grace_period"]) > 2.5 * 30
     assert ids == set(WORKERS)
+
+
+def test_the_api_serves_the_console_on_a_loopback_port(services: dict[str, Any]) -> None:
+    api = services["api"]
+    env = env_of(api)
+    assert api["command"] == ["api"]
+    assert env["FRUGALFLOW_API_HOST"] == "0.0.0.0"
+    port = env["FRUGALFLOW_API_PORT"]
+    assert api["ports"] == [f"127.0.0.1:${{API_HOST_PORT:-{port}}}:{port}"]
+    assert f"127.0.0.1:{port}/ready" in " ".join(api["healthcheck"]["test"])
+    assert api["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    assert "@postgres:5432/" in env["FRUGALFLOW_DATABASE_URL"]
+    # The token reaches the container through .env only.
+    assert "FRUGALFLOW_ADMIN_TOKEN" not in env
+    assert "\nFRUGALFLOW_ADMIN_TOKEN=" in (ROOT / ".env.example").read_text()
 
 
 def test_emulator_is_an_opt_in_profile(services: dict[str, Any]) -> None:

@@ -36,6 +36,11 @@ ALL_ON: dict[str, Any] = {
         "redis": {"existingSecret": "ff-redis", "key": "REDIS_URL"},
         "providers": {"existingSecret": "ff-llm-keys"},
         "alerts": {"existingSecret": "ff-alerts", "key": "channels.json"},
+        "admin": {
+            "existingSecret": "ff-admin",
+            "tokenKey": "token",
+            "readonlyTokenKey": "readonly",
+        },
     },
     "serviceMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
     "keda": {"enabled": True, "minReplicas": 1, "maxReplicas": 8, "authenticationRef": "kafka"},
@@ -240,6 +245,40 @@ def test_service_exposes_the_web_port(chart: Any) -> None:
     pdb = one(docs, "PodDisruptionBudget")
     assert pdb["spec"]["maxUnavailable"] == 1
     assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+def test_the_api_serves_the_console_apart_from_the_workers(chart: Any) -> None:
+    docs = render(chart, ALL_ON)
+    deployment = one(docs, "Deployment", f"{FULLNAME}-api")
+    pod = deployment["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    assert container["args"] == ["api"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["FRUGALFLOW_API_HOST"]["value"] == "0.0.0.0"
+    assert env["FRUGALFLOW_API_PORT"]["value"] == "8080"
+    refs = {n: e["valueFrom"]["secretKeyRef"] for n, e in env.items() if "valueFrom" in e}
+    assert refs["FRUGALFLOW_ADMIN_TOKEN"] == {"name": "ff-admin", "key": "token"}
+    assert refs["FRUGALFLOW_ADMIN_READONLY_TOKEN"] == {
+        "name": "ff-admin", "key": "readonly", "optional": True}  # fmt: skip
+    assert refs["DATABASE_URL"] == {"name": "ff-db", "key": "url"}
+    assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    service = one(docs, "Service", f"{FULLNAME}-api")
+    labels = pod["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+    assert service["spec"]["ports"][0]["port"] == 8080
+    # Neither selects the other's pods.
+    worker_labels = one(docs, "StatefulSet")["spec"]["template"]["metadata"]["labels"]
+    assert not service["spec"]["selector"].items() <= worker_labels.items()
+    for worker_service in (FULLNAME, f"{FULLNAME}-headless"):
+        selector = one(docs, "Service", worker_service)["spec"]["selector"]
+        assert not selector.items() <= labels.items()
+    assert not one(docs, "StatefulSet")["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    # Without an admin Secret no token is set (the API then refuses every request).
+    default = one(render(chart), "Deployment", f"{FULLNAME}-api")["spec"]["template"]
+    names = {e["name"] for e in default["spec"]["containers"][0]["env"]}
+    assert names == {"FRUGALFLOW_API_HOST", "FRUGALFLOW_API_PORT"}
+    assert not [d for d in render(chart, {"api": {"enabled": False}}) if d["kind"] == "Deployment"]
 
 
 def test_service_monitor_scrapes_metrics(chart: Any) -> None:

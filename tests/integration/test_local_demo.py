@@ -47,3 +47,6 @@ def test_demo_answers_everything_on_tansu(postgres_dsn: str) -> None:
     levers = {name: Decimal(amount) for name, amount in re.findall(r"(\w+) \$(-?[\d.]+)", savings)}
     assert levers["pattern"] > 0 and levers["response_cache"] > 0 and levers["batch"] > 0
     _line(out, r"^COMPLETE in [\d.]+s$")
+    # The report ends with the console (served by the API the stack started) and its token.
+    assert re.search(r"\nConsole: http://127\.0\.0\.1:\d+/\n  sign in with the admin token: "
+                     r"\S{20,}\n$", out), out[-400:]  # fmt: skip

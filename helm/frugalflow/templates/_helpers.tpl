@@ -68,3 +68,17 @@ Checks the schema cannot express on its own; also guards `--skip-schema-validati
 {{- fail (printf "terminationGracePeriodSeconds (%v) must exceed 2.5 x providerTimeoutSeconds (%v)" .Values.terminationGracePeriodSeconds .Values.providerTimeoutSeconds) }}
 {{- end }}
 {{- end }}
+
+{{/* The API's pods: their own name label, so the workers' selectors never match them. */}}
+{{- define "frugalflow.api.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "frugalflow.name" . }}-api
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "frugalflow.api.labels" -}}
+helm.sh/chart: {{ include "frugalflow.chart" . }}
+{{ include "frugalflow.api.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: api
+{{- end }}

@@ -1,0 +1,90 @@
+"""The activity sink: what the console shows beside the costs, from the topics that carry it.
+
+Three batching agents, each acking a batch only after Postgres has it (as the cost sink):
+
+* ``llm.alerts`` → ``alerts`` (budget and health alerts);
+* ``llm.responses`` → ``rejections`` (only answers whose status is ``rejected``: the raw
+  record is checked for the word before it is parsed, so ``ok`` answers cost a byte scan);
+* ``llm.batches`` → ``batches`` (one row per provider batch slice, the latest state wins;
+  compaction tombstones are skipped; only the slice's state and its requests' tenants are
+  read, not the requests).
+
+A record this sink cannot read is logged and skipped: the topics' owners dead-letter it.
+
+``FRUGALFLOW_ACTIVITY_SINK=false`` registers none of them (the console then shows no
+alerts, rejections or batches); the cost sink is not affected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from typing import Any, TypeVar
+
+import asyncpg
+from pydantic import BaseModel, ValidationError
+
+from app.events import Alert, ResponseEvent, Status
+from app.pipeline import Pipeline, log
+from app.sink.activity_store import BatchSlice, insert_alerts, insert_rejections, upsert_batches
+from app.sink.retry import until_done
+from app.sink.store import connect_store
+
+M = TypeVar("M", bound=BaseModel)
+Write = Callable[[asyncpg.Pool, Sequence[Any]], Awaitable[None]]
+_REJECTED = f'"{Status.REJECTED.value}"'.encode()
+
+
+def is_rejection(value: bytes | None) -> bool:
+    """Cheap pre-filter of an ``llm.responses`` record (a false positive is parsed and
+    dropped; a rejected answer always contains the word)."""
+    return value is not None and _REJECTED in value
+
+
+def parse(model: type[M], value: bytes | None, topic: str) -> M | None:
+    """A record as ``model``, or ``None`` (logged): these topics belong to other agents,
+    which dead-letter what they cannot read; this sink only skips it."""
+    if value is None:
+        return None
+    try:
+        return model.model_validate_json(value)
+    except (ValidationError, ValueError):
+        log.warning("activity sink: skipped an unreadable %s record", topic)
+        return None
+
+
+def register(p: Pipeline) -> None:
+    if not p.settings.activity_sink:  # FRUGALFLOW_ACTIVITY_SINK=false
+        return
+
+    def sink(topic: Any, name: str, model: type[M], write: Write, keep: Callable[[M], bool],
+             prefilter: Callable[[bytes | None], bool]) -> None:  # fmt: skip
+        @p.app.agent(topic, name=name)
+        async def agent(stream: Any) -> Any:
+            store = await connect_store(p.settings.database_url, max_size=1)
+            try:
+                async for events in stream.noack_take(
+                    p.settings.sink_batch_size, within=p.settings.sink_batch_seconds
+                ):
+                    parsed = [
+                        parse(model, e.message.value, e.message.topic)
+                        for e in events
+                        if prefilter(e.message.value)
+                    ]
+                    kept = [record for record in parsed if record is not None and keep(record)]
+                    if kept:
+                        await until_done(f"Postgres write ({name})",
+                                         partial(write, store.pool, kept))  # fmt: skip
+                    for event in events:
+                        await stream.ack(event)
+            finally:
+                await store.close()
+
+    def present(value: bytes | None) -> bool:
+        return value is not None
+
+    sink(p.topics.alerts, "activity-alerts", Alert, insert_alerts, lambda _: True, present)
+    sink(p.topics.responses, "activity-rejections", ResponseEvent, insert_rejections,
+         lambda answer: answer.status == Status.REJECTED, is_rejection)  # fmt: skip
+    sink(p.topics.batches, "activity-batches", BatchSlice, upsert_batches, lambda _: True,
+         present)  # fmt: skip

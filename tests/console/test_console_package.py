@@ -1,0 +1,28 @@
+"""The console ships inside the wheel: ``pip install .`` serves it with nothing else."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from app.console.routes import load_assets
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_wheel_holds_every_console_file(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path),
+         str(ROOT)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("frugalflow-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = {f"app/console/static/{name}" for name in load_assets()}
+    assert shipped <= names, sorted(shipped - names)
+    for needed in ("index.html", "js/app.js", "vendor/uplot/uPlot.iife.min.js",
+                   "vendor/uplot/LICENSE"):  # fmt: skip
+        assert f"app/console/static/{needed}" in names
+    assert "app/sink/migrations/0007_console_activity.sql" in names
