@@ -1,6 +1,9 @@
 """The activity sink: what the console shows beside the costs, from the topics that carry it.
 
-Three batching agents, each acking a batch only after Postgres has it (as the cost sink):
+Three ``TopicSink``s (app/sink/topic_sink.py: each its own consumer group, offsets
+committed only after Postgres has the batch, as the cost sink), not Faust agents: the
+rejections sink reads every answer, and Faust's per-record machinery would cost the
+worker as much per answer as a whole stage of the pipeline:
 
 * ``llm.alerts`` → ``alerts`` (budget and health alerts);
 * ``llm.responses`` → ``rejections`` (only answers whose status is ``rejected``: the raw
@@ -27,8 +30,8 @@ from pydantic import BaseModel, ValidationError
 from app.events import Alert, ResponseEvent, Status
 from app.pipeline import Pipeline, log
 from app.sink.activity_store import BatchSlice, insert_alerts, insert_rejections, upsert_batches
-from app.sink.retry import until_done
 from app.sink.store import connect_store
+from app.sink.topic_sink import Record, TopicSink
 
 M = TypeVar("M", bound=BaseModel)
 Write = Callable[[asyncpg.Pool, Sequence[Any]], Awaitable[None]]
@@ -57,34 +60,27 @@ def register(p: Pipeline) -> None:
     if not p.settings.activity_sink:  # FRUGALFLOW_ACTIVITY_SINK=false
         return
 
-    def sink(topic: Any, name: str, model: type[M], write: Write, keep: Callable[[M], bool],
+    def sink(topic: str, name: str, model: type[M], write: Write, keep: Callable[[M], bool],
              prefilter: Callable[[bytes | None], bool]) -> None:  # fmt: skip
-        @p.app.agent(topic, name=name)
-        async def agent(stream: Any) -> Any:
+        async def read(record: Record) -> M | None:
+            if not prefilter(record.value):
+                return None
+            parsed = parse(model, record.value, record.topic)
+            return parsed if parsed is not None and keep(parsed) else None
+
+        @p.app.task
+        async def run() -> None:
             store = await connect_store(p.settings.database_url, max_size=1)
             try:
-                async for events in stream.noack_take(
-                    p.settings.sink_batch_size, within=p.settings.sink_batch_seconds
-                ):
-                    parsed = [
-                        parse(model, e.message.value, e.message.topic)
-                        for e in events
-                        if prefilter(e.message.value)
-                    ]
-                    kept = [record for record in parsed if record is not None and keep(record)]
-                    if kept:
-                        await until_done(f"Postgres write ({name})",
-                                         partial(write, store.pool, kept))  # fmt: skip
-                    for event in events:
-                        await stream.ack(event)
+                await TopicSink(p.settings, topic, name, read, partial(write, store.pool)).run()
             finally:
                 await store.close()
 
     def present(value: bytes | None) -> bool:
         return value is not None
 
-    sink(p.topics.alerts, "activity-alerts", Alert, insert_alerts, lambda _: True, present)
-    sink(p.topics.responses, "activity-rejections", ResponseEvent, insert_rejections,
+    sink("llm.alerts", "activity-alerts", Alert, insert_alerts, lambda _: True, present)
+    sink("llm.responses", "activity-rejections", ResponseEvent, insert_rejections,
          lambda answer: answer.status == Status.REJECTED, is_rejection)  # fmt: skip
-    sink(p.topics.batches, "activity-batches", BatchSlice, upsert_batches, lambda _: True,
+    sink("llm.batches", "activity-batches", BatchSlice, upsert_batches, lambda _: True,
          present)  # fmt: skip

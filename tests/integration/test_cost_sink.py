@@ -1,4 +1,4 @@
-"""The cost sink's own consumer on real Kafka and Postgres: where it starts, what it skips.
+"""The cost sink (a TopicSink) on real Kafka and Postgres: where it starts, what it skips.
 
 An upgraded deployment's sink group starts where the old Faust agent's group (the app id)
 had committed; a corrupt record is dead-lettered and passed; offsets are committed only
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -19,8 +20,9 @@ from pydantic import SecretStr
 from app.bench.sink import synthetic_events
 from app.events import DeadLetter
 from app.settings import Settings
-from app.sink.consumer import CostSink, sink_group
+from app.sink.consumer import NAME, cost_sink
 from app.sink.store import CostStore, connect_store
+from app.sink.topic_sink import TopicSink, sink_group
 
 
 def settings_for(kafka: str, dsn: str, prefix: str) -> Settings:
@@ -68,7 +70,7 @@ async def rows(dsn: str, pattern: str) -> list[str]:
 
 
 @contextlib.asynccontextmanager
-async def running(sink: CostSink) -> AsyncIterator[None]:
+async def running(sink: TopicSink[Any]) -> AsyncIterator[None]:
     task = asyncio.ensure_future(sink.run())
     try:
         yield
@@ -112,31 +114,30 @@ async def test_the_sink_starts_where_the_agent_group_stopped_and_skips_corrupt_r
 
     store: CostStore = await connect_store(settings.database_url)
     try:
-        async with running(CostSink(settings, store, dead_letter)):
+        tp = TopicPartition(topic, 0)
+        group = sink_group(settings, NAME)
+        async with running(cost_sink(settings, store, dead_letter)):
             stored = await wait_rows(postgres_dsn, f"{run}-%", 8)
+            # Committed once stored: up to the end (13 records, the corrupt one included).
+            assert await wait_offset(kafka_bootstrap, group, tp, 13) == 13
         assert stored == sorted(f"{run}-{i}" for i in range(4, 12))
         assert [(d.reason, d.offset) for d in letters] == [("corrupt_internal_record", 4)]
-
-        # Its own group now has a commit: a restart reads nothing again, stores nothing twice.
-        tp = TopicPartition(topic, 0)
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-        await admin.start()
-        try:
-            committed = await admin.list_consumer_group_offsets(sink_group(settings))
-        finally:
-            await admin.close()
-        assert committed[tp].offset == 13
         await publish(kafka_bootstrap, topic, [values[5]])  # an event stored already
-        async with running(CostSink(settings, store, dead_letter)):
-            for _ in range(100):
-                if (await admin_offset(kafka_bootstrap, sink_group(settings), tp)) == 14:
-                    break
-                await asyncio.sleep(0.1)
-        assert await admin_offset(kafka_bootstrap, sink_group(settings), tp) == 14
+        # A restart starts from its own commit: the one new record, already stored, once.
+        async with running(cost_sink(settings, store, dead_letter)):
+            assert await wait_offset(kafka_bootstrap, group, tp, 14) == 14
         assert await rows(postgres_dsn, f"{run}-%") == stored  # once, not twice
         assert len(letters) == 1
     finally:
         await store.close()
+
+
+async def wait_offset(kafka: str, group: str, tp: TopicPartition, offset: int) -> int:
+    for _ in range(150):
+        if (now := await admin_offset(kafka, group, tp)) >= offset:
+            return now
+        await asyncio.sleep(0.1)
+    return await admin_offset(kafka, group, tp)
 
 
 async def admin_offset(kafka: str, group: str, tp: TopicPartition) -> int:
