@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from app.settings import Settings, SettingsError, load_settings
+from frugalflow.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     import asyncpg
@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_pricing_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """``pricing list|check|import``: the catalog and LiteLLM's table (app/cli_pricing.py)."""
-    from app.cli_pricing import add_pricing_commands
+    from frugalflow.cli_pricing import add_pricing_commands
 
     add_pricing_commands(sub)
 
@@ -102,7 +102,7 @@ def _positive_float(text: str) -> float:
 
 def _add_bench_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """``bench <name>``: figures measured on a throw-away local stack (app/bench)."""
-    from app.bench.broker import CHOICES as BROKERS
+    from frugalflow.bench.broker import CHOICES as BROKERS
 
     bench = sub.add_parser("bench", help="measure throughput, latency, cost, sink and memory")
     benches = bench.add_subparsers(dest="bench_command", required=True, parser_class=_Parser)
@@ -161,7 +161,7 @@ def _add_bench_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
 
 def _add_report_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """Reports over DATABASE_URL (exit 1 when Postgres is unreachable) and ``replay``."""
-    from app.cli_reports.export import iso_date
+    from frugalflow.cli_reports.export import iso_date
 
     def scoped(name: str, help: str) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = sub.add_parser(name, help=help)
@@ -200,7 +200,7 @@ def _add_report_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "pricing":  # reads no settings: works where the worker's env is unset
-        from app.cli_pricing import run_pricing
+        from frugalflow.cli_pricing import run_pricing
 
         return run_pricing(args)
     try:
@@ -209,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
     if args.command == "worker":
-        from app.worker import run_worker
+        from frugalflow.worker import run_worker
 
         return run_worker(settings)
     if args.command == "topics":
@@ -217,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "emulator":
         return _emulator(args)
     if args.command in ("demo", "run"):
-        from app.demo.stack import run_demo, run_stack
+        from frugalflow.demo.stack import run_demo, run_stack
 
         if args.command == "run":
             return run_stack(settings)
@@ -227,19 +227,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(settings, n_requests=args.requests, timeout_s=args.timeout,
                         keep_open=not args.exit)  # fmt: skip
     if args.command == "mcp":
-        from app.mcp import main_mcp
+        from frugalflow.mcp import main_mcp
 
         return main_mcp(settings)
     if args.command == "alerts":
-        from app.alerts.check import send_test
+        from frugalflow.alerts.check import send_test
 
         return asyncio.run(send_test(settings, args.channel, args.tenant))
     if args.command == "api":
-        from app.api import main_api
+        from frugalflow.api import main_api
 
         return main_api(settings)
     if args.command == "replay":
-        from app.cli_reports.replay import run_replay
+        from frugalflow.cli_reports.replay import run_replay
 
         return run_replay(
             settings,
@@ -251,16 +251,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in ("status", "optimize", "export", "experiments"):
         return _report(args, settings)
     if args.command == "bench":
-        from app.bench.command import run_bench
+        from frugalflow.bench.command import run_bench
 
         return run_bench(args, settings)
     return EXIT_USAGE
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
-    from app.cli_reports import experiments, export, optimize, status
-    from app.cli_reports.db import run_with_db
-    from app.cli_reports.table import to_json
+    from frugalflow.cli_reports import experiments, export, optimize, status
+    from frugalflow.cli_reports.db import run_with_db
+    from frugalflow.cli_reports.table import to_json
 
     if args.command == "export" and args.start > args.end:
         print(f"frugalflow: --start {args.start} is after --end {args.end}", file=sys.stderr)
@@ -291,7 +291,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _topics(command: str, settings: Settings) -> int:
-    from app.topics import TopicDefinitionError, apply_topics, load_topics
+    from frugalflow.topics import TopicDefinitionError, apply_topics, load_topics
 
     try:
         specs = load_topics(settings)
@@ -316,8 +316,8 @@ def _topics(command: str, settings: Settings) -> int:
 
 
 def _emulator(args: argparse.Namespace) -> int:
-    from app.emulator.config import EmulatorConfig
-    from app.emulator.server import run
+    from frugalflow.emulator.config import EmulatorConfig
+    from frugalflow.emulator.server import run
 
     try:
         base = EmulatorConfig.from_json_file(args.config) if args.config else None

@@ -20,13 +20,13 @@ from typing import Any
 
 import yaml
 
-from app.cli_reports.table import Column, render_table, to_json
-from app.costing.catalog import PRICING_FILE_ENV, PricingConfigError, aliases, catalog
-from app.costing.catalog_parse import parse_pricing
-from app.costing.litellm import PROVIDER_KEYS, PriceTableError, entry_for, load_table
-from app.costing.pricing_check import KIND_TITLES, KINDS, Finding, check_pricing, unexplained
-from app.costing.pricing_import import PricingImportError, catalog_entry, money
-from app.costing.rates import PER_TOKEN, TOKEN_CLASSES, ModelPrice, Rates
+from frugalflow.cli_reports.table import Column, render_table, to_json
+from frugalflow.costing.catalog import PRICING_FILE_ENV, PricingConfigError, aliases, catalog
+from frugalflow.costing.catalog_parse import parse_pricing
+from frugalflow.costing.litellm import PROVIDER_KEYS, PriceTableError, entry_for, load_table
+from frugalflow.costing.pricing_check import KIND_TITLES, KINDS, Finding, check_pricing, unexplained
+from frugalflow.costing.pricing_import import PricingImportError, catalog_entry, money
+from frugalflow.costing.rates import PER_TOKEN, TOKEN_CLASSES, ModelPrice, Rates
 
 EXIT_USAGE = 2
 EXIT_UNEXPLAINED = 3

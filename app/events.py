@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
-from app.policy.models import SafetyOutcome
+from frugalflow.policy.models import SafetyOutcome
 
 Money = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str)]
 Id = Annotated[str, Field(min_length=1, max_length=128)]

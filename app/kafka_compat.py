@@ -39,7 +39,7 @@ import aiokafka
 from faust.transport import drivers
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from app.faust_compat import (
+from frugalflow.faust_compat import (
     KAFKA_SCHEME,
     SeekSafeConsumer,
     SeekSafeConsumerThread,
@@ -54,7 +54,7 @@ TANSU_SCHEME = "tansu"
 
 
 class TansuConsumerThread(SeekSafeConsumerThread):
-    """The worker's consumer thread (``app.faust_compat``) with a short fetch wait."""
+    """The worker's consumer thread (``frugalflow.faust_compat``) with a short fetch wait."""
 
     def _create_worker_consumer(
         self, transport: faust_aiokafka.Transport
@@ -74,7 +74,7 @@ class TansuConsumer(SeekSafeConsumer):
 
 
 class TansuTransport(SeekSafeTransport):
-    """The worker's transport (``app.faust_compat``) for a Tansu broker (``tansu://``)."""
+    """The worker's transport (``frugalflow.faust_compat``) for a Tansu broker (``tansu://``)."""
 
     Consumer = TansuConsumer
 

@@ -1,7 +1,7 @@
 """What every stage shares: the Faust app, its topics, the ``Pipeline`` context (settings,
 providers, circuits, tables, live policy) and the outputs (answers, alerts, dead letters).
 
-This module imports no stage: stages import it, and ``app.wiring.build_pipeline`` (the
+This module imports no stage: stages import it, and ``frugalflow.wiring.build_pipeline`` (the
 only place that creates a ``faust.App`` for a worker; nothing is built at import time)
 registers every stage's agents on the ``Pipeline`` it returns:
 
@@ -12,7 +12,7 @@ registers every stage's agents on the ``Pipeline`` it returns:
                                      llm.responses + llm.cost-events ◄─────────────────────┘
                                      llm.cost-events ─ sink ─► Postgres + Prometheus
 
-Intake also applies running A/B experiments (``app.experiments.live``).
+Intake also applies running A/B experiments (``frugalflow.experiments.live``).
 """
 
 from __future__ import annotations
@@ -26,19 +26,19 @@ from typing import Any, TypeVar
 import faust
 from pydantic import BaseModel, ValidationError
 
-from app import metrics
-from app.dispatch.answers import Answer
-from app.events import Admitted, Alert, DeadLetter, Status, utcnow
-from app.experiments.models import Experiment, FeedbackEvent
-from app.faust_compat import faust_settings
-from app.intake.validate import Reason, dead_letter
-from app.kafka_compat import faust_overrides
-from app.policy.response_cache import CachedAnswer, ResponseCache
-from app.policy.semantic_cache import SemanticCache
-from app.policy.snapshot import PolicySnapshot
-from app.providers.circuit import CircuitBreakers, CircuitChange, CircuitState
-from app.providers.registry import ProviderRegistry
-from app.settings import Settings
+from frugalflow import metrics
+from frugalflow.dispatch.answers import Answer
+from frugalflow.events import Admitted, Alert, DeadLetter, Status, utcnow
+from frugalflow.experiments.models import Experiment, FeedbackEvent
+from frugalflow.faust_compat import faust_settings
+from frugalflow.intake.validate import Reason, dead_letter
+from frugalflow.kafka_compat import faust_overrides
+from frugalflow.policy.response_cache import CachedAnswer, ResponseCache
+from frugalflow.policy.semantic_cache import SemanticCache
+from frugalflow.policy.snapshot import PolicySnapshot
+from frugalflow.providers.circuit import CircuitBreakers, CircuitChange, CircuitState
+from frugalflow.providers.registry import ProviderRegistry
+from frugalflow.settings import Settings
 
 log = logging.getLogger("frugalflow")
 

@@ -23,8 +23,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from app.alerts.channels import Channel, parse_channels
-from app.providers.compatible import (
+from frugalflow.alerts.channels import Channel, parse_channels
+from frugalflow.providers.compatible import (
     CompatibleProvider,
     EntryError,
     clean_secret,
@@ -226,7 +226,7 @@ class Settings(BaseSettings):
     @field_validator("policy_defaults")
     @classmethod
     def _valid_policy(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from app.policy.models import effective_policy
+        from frugalflow.policy.models import effective_policy
 
         effective_policy(value)  # a bad document stops the worker at start, not per request
         return value

@@ -17,7 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
-from app.settings import Settings
+from frugalflow.settings import Settings
 
 EXIT_OK = 0
 EXIT_DRIFT = 3  # topics exist but differ from their definitions

@@ -1,32 +1,32 @@
 """The wiring: builds a worker's ``Pipeline`` and registers every stage on it.
 
-The one module that imports the stages (``app.pipeline`` is what they share), so the
+The one module that imports the stages (``frugalflow.pipeline`` is what they share), so the
 dependencies run one way: entry points → wiring → stages → pipeline context → domain.
 """
 
 from __future__ import annotations
 
-from app.alerts import agent as notifier
-from app.dispatch import batch_ledger, batcher, immediate, poller
-from app.experiments import agent as experiments
-from app.experiments import live as live_experiments
-from app.intake import agent as intake
-from app.pipeline import (
+from frugalflow.alerts import agent as notifier
+from frugalflow.dispatch import batch_ledger, batcher, immediate, poller
+from frugalflow.experiments import agent as experiments
+from frugalflow.experiments import live as live_experiments
+from frugalflow.intake import agent as intake
+from frugalflow.pipeline import (
     Pipeline,
     Topics,
     add_readiness_page,
     build_faust_app,
     raw_topic,
 )
-from app.policy import direct_spend, ledger
-from app.policy import live as live_policy
-from app.policy.response_cache import ResponseCache, redis_client
-from app.policy.snapshot import PolicySnapshot
-from app.providers.circuit import CircuitBreakers, CircuitConfig
-from app.providers.registry import ProviderRegistry
-from app.settings import Settings
-from app.sink import activity
-from app.sink import agent as sink
+from frugalflow.policy import direct_spend, ledger
+from frugalflow.policy import live as live_policy
+from frugalflow.policy.response_cache import ResponseCache, redis_client
+from frugalflow.policy.snapshot import PolicySnapshot
+from frugalflow.providers.circuit import CircuitBreakers, CircuitConfig
+from frugalflow.providers.registry import ProviderRegistry
+from frugalflow.settings import Settings
+from frugalflow.sink import activity
+from frugalflow.sink import agent as sink
 
 # Every stage, in registration order (the ledger's tables before the agents that use them).
 STAGES = (

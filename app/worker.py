@@ -8,11 +8,11 @@ import sys
 
 import faust
 
-from app.costing.catalog import PricingConfigError, priced_models
-from app.settings import Settings
-from app.topics import apply_topics, load_topics
-from app.wiring import build_pipeline
-from app.worker_profile import profiled
+from frugalflow.costing.catalog import PricingConfigError, priced_models
+from frugalflow.settings import Settings
+from frugalflow.topics import apply_topics, load_topics
+from frugalflow.wiring import build_pipeline
+from frugalflow.worker_profile import profiled
 
 
 def ensure_topics(settings: Settings) -> int:

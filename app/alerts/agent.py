@@ -1,7 +1,7 @@
 """The notifier stage: ``llm.alerts`` → ``alert_deliveries`` rows → the delivery loop.
 
 The agent only records (one insert per alert, idempotent) and acks; delivery runs in
-its own task (``app.alerts.delivery``), so no receiver can slow the agent, and the agent
+its own task (``frugalflow.alerts.delivery``), so no receiver can slow the agent, and the agent
 shares nothing with the agents that answer requests. While Postgres is unreachable the
 agent waits (nothing acked, nothing lost) and only ``llm.alerts`` waits with it.
 """
@@ -13,14 +13,14 @@ import time
 from functools import partial
 from typing import Any
 
-from app.alerts.delivery import Deliverer
-from app.alerts.routing import channels_for
-from app.alerts.store import DeliveryStore
-from app.events import Alert
-from app.pipeline import Pipeline, log
-from app.policy.snapshot import NEVER
-from app.sink.retry import until_done
-from app.sink.store import connect_store
+from frugalflow.alerts.delivery import Deliverer
+from frugalflow.alerts.routing import channels_for
+from frugalflow.alerts.store import DeliveryStore
+from frugalflow.events import Alert
+from frugalflow.pipeline import Pipeline, log
+from frugalflow.policy.snapshot import NEVER
+from frugalflow.sink.retry import until_done
+from frugalflow.sink.store import connect_store
 
 POLICY_WAIT_S = 30.0
 

@@ -12,11 +12,11 @@ from decimal import Decimal
 
 import httpx
 
-from app.alerts.delivery import send_on
-from app.alerts.errors import DeliveryError
-from app.alerts.redact import RedactChannelUrls
-from app.events import Alert, utcnow
-from app.settings import Settings
+from frugalflow.alerts.delivery import send_on
+from frugalflow.alerts.errors import DeliveryError
+from frugalflow.alerts.redact import RedactChannelUrls
+from frugalflow.events import Alert, utcnow
+from frugalflow.settings import Settings
 
 EXIT_UNKNOWN_CHANNEL = 2
 

@@ -18,13 +18,13 @@ from typing import Any
 
 import httpx
 
-from app.alerts.channels import EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
-from app.alerts.errors import DeliveryError
-from app.alerts.redact import RedactChannelUrls
-from app.alerts.smtp import send_email
-from app.alerts.store import Claimed, DeliveryStore
-from app.alerts.webhooks import send_pagerduty, send_slack, send_webhook
-from app.events import Alert
+from frugalflow.alerts.channels import EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
+from frugalflow.alerts.errors import DeliveryError
+from frugalflow.alerts.redact import RedactChannelUrls
+from frugalflow.alerts.smtp import send_email
+from frugalflow.alerts.store import Claimed, DeliveryStore
+from frugalflow.alerts.webhooks import send_pagerduty, send_slack, send_webhook
+from frugalflow.events import Alert
 
 log = logging.getLogger("frugalflow.alerts")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.events import Alert
+from frugalflow.events import Alert
 
 SEVERITY = {  # PagerDuty's severities; anything not listed is a warning
     "budget_hard_stop": "critical",

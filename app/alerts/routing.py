@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from app.events import Alert
-from app.policy.models import AlertsPolicy
+from frugalflow.events import Alert
+from frugalflow.policy.models import AlertsPolicy
 
 
 def channels_for(

@@ -13,10 +13,10 @@ import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from app.alerts import render
-from app.alerts.channels import EmailChannel
-from app.alerts.errors import DeliveryError
-from app.events import Alert
+from frugalflow.alerts import render
+from frugalflow.alerts.channels import EmailChannel
+from frugalflow.alerts.errors import DeliveryError
+from frugalflow.events import Alert
 
 
 def message(channel: EmailChannel, alert: Alert, alert_id: str) -> EmailMessage:

@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 
-from app.events import Alert
+from frugalflow.events import Alert
 
 
 @dataclass(frozen=True)

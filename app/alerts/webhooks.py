@@ -11,11 +11,11 @@ import json
 
 import httpx
 
-from app.alerts import render
-from app.alerts.channels import PagerDutyChannel, SlackChannel, WebhookChannel
-from app.alerts.errors import DeliveryError, http_status_error
-from app.alerts.signing import HEADER, sign
-from app.events import Alert
+from frugalflow.alerts import render
+from frugalflow.alerts.channels import PagerDutyChannel, SlackChannel, WebhookChannel
+from frugalflow.alerts.errors import DeliveryError, http_status_error
+from frugalflow.alerts.signing import HEADER, sign
+from frugalflow.events import Alert
 
 USER_AGENT = "FrugalFlow-Alerts/1"
 

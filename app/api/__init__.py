@@ -6,6 +6,6 @@ helpers), ``openapi`` (the document), ``state`` (lazy Postgres pool and Redis cl
 and a module per resource: ``health``, ``budgets``, ``costs``, ``experiments``, ``cache``.
 """
 
-from app.api.app import create_app, main_api, openapi_document, run_api
+from frugalflow.api.app import create_app, main_api, openapi_document, run_api
 
 __all__ = ["create_app", "main_api", "openapi_document", "run_api"]

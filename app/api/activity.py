@@ -8,11 +8,11 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from app.api.models import RangeQuery, TenantQuery
-from app.api.routing import TENANT, Operation, json, path_param, query, state
-from app.reports import activity
-from app.reports.activity import AlertRow, BatchFilter, BatchRow, Rejections
-from app.reports.spend_status import SpendStatus, spend_status
+from frugalflow.api.models import RangeQuery, TenantQuery
+from frugalflow.api.routing import TENANT, Operation, json, path_param, query, state
+from frugalflow.reports import activity
+from frugalflow.reports.activity import AlertRow, BatchFilter, BatchRow, Rejections
+from frugalflow.reports.spend_status import SpendStatus, spend_status
 
 Limit = Annotated[int, Field(ge=1, le=1000, description="rows at most (default 100)")]
 

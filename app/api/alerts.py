@@ -15,11 +15,11 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.alerts.render import summary
-from app.alerts.store import Delivery, DeliveryStore
-from app.api.routing import Operation, json, query, state
-from app.events import Alert
-from app.experiments.models import Name
+from frugalflow.alerts.render import summary
+from frugalflow.alerts.store import Delivery, DeliveryStore
+from frugalflow.api.routing import Operation, json, query, state
+from frugalflow.events import Alert
+from frugalflow.experiments.models import Name
 
 State = Literal["pending", "delivered", "failed"]
 

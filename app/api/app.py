@@ -13,14 +13,24 @@ from typing import Any
 
 from aiohttp import web
 
-from app.api import activity, alerts, budgets, cache, costs, experiments, health, policies, session
-from app.api.auth import auth_middleware
-from app.api.errors import error_middleware
-from app.api.openapi import build_document
-from app.api.routing import STATE, Operation
-from app.api.state import ApiState
-from app.console import add_console
-from app.settings import Settings
+from frugalflow.api import (
+    activity,
+    alerts,
+    budgets,
+    cache,
+    costs,
+    experiments,
+    health,
+    policies,
+    session,
+)
+from frugalflow.api.auth import auth_middleware
+from frugalflow.api.errors import error_middleware
+from frugalflow.api.openapi import build_document
+from frugalflow.api.routing import STATE, Operation
+from frugalflow.api.state import ApiState
+from frugalflow.console import add_console
+from frugalflow.settings import Settings
 
 log = logging.getLogger("frugalflow.api")
 

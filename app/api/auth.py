@@ -15,9 +15,9 @@ from typing import Literal
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from app.api.errors import ApiError, Handler
-from app.console.routes import is_console_path
-from app.settings import Settings
+from frugalflow.api.errors import ApiError, Handler
+from frugalflow.console.routes import is_console_path
+from frugalflow.settings import Settings
 
 PUBLIC_PATHS = frozenset({"/health", "/ready", "/openapi.json"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

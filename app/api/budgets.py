@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app.api.errors import ApiError, not_found
-from app.api.models import BudgetIn, BudgetList, ScopeQuery, TenantQuery
-from app.api.routing import TENANT, Operation, body, json, path_param, query, state
-from app.reports import budgets
-from app.reports.budgets import Budget
+from frugalflow.api.errors import ApiError, not_found
+from frugalflow.api.models import BudgetIn, BudgetList, ScopeQuery, TenantQuery
+from frugalflow.api.routing import TENANT, Operation, body, json, path_param, query, state
+from frugalflow.reports import budgets
+from frugalflow.reports.budgets import Budget
 
 
 def _key(request: web.Request) -> tuple[str, str, str]:

@@ -1,7 +1,7 @@
 """``DELETE /v1/cache/{tenant}``: drop a tenant's cached responses from Redis, or with
 ``?user_id=`` only the entries that user's requests created.
 
-The key layout and both invalidations live in ``app.policy.response_cache``: a tenant's
+The key layout and both invalidations live in ``frugalflow.policy.response_cache``: a tenant's
 keys are found with SCAN (never KEYS, which blocks Redis) under a prefix in which the
 tenant id is escaped, so no other tenant's keys match; a user's entries come from the
 per-user index. ``deleted`` counts the Redis keys removed.
@@ -12,10 +12,10 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.errors import ApiError
-from app.api.models import CacheInvalidated
-from app.api.routing import TENANT, Operation, json, path_param, query, state
-from app.policy.response_cache import CacheUnavailable, ResponseCache
+from frugalflow.api.errors import ApiError
+from frugalflow.api.models import CacheInvalidated
+from frugalflow.api.routing import TENANT, Operation, json, path_param, query, state
+from frugalflow.policy.response_cache import CacheUnavailable, ResponseCache
 
 
 class CacheQuery(BaseModel):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app import reports
-from app.api.models import RangeQuery, RecommendationList, SummaryQuery
-from app.api.routing import Operation, json, query, state
-from app.reports import CostSummary, SavingsByLever
+from frugalflow import reports
+from frugalflow.api.models import RangeQuery, RecommendationList, SummaryQuery
+from frugalflow.api.routing import Operation, json, query, state
+from frugalflow.reports import CostSummary, SavingsByLever
 
 
 async def summary(request: web.Request) -> web.Response:

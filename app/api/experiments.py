@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app.api.errors import conflict, not_found
-from app.api.models import AnalysisQuery, ExperimentList, ExperimentsQuery
-from app.api.routing import EXPERIMENT_ID, Operation, body, json, path_param, query, state
-from app.experiments import store
-from app.experiments.analysis import analyze_stored
-from app.experiments.models import (
+from frugalflow.api.errors import conflict, not_found
+from frugalflow.api.models import AnalysisQuery, ExperimentList, ExperimentsQuery
+from frugalflow.api.routing import EXPERIMENT_ID, Operation, body, json, path_param, query, state
+from frugalflow.experiments import store
+from frugalflow.experiments.analysis import analyze_stored
+from frugalflow.experiments.models import (
     TRANSITIONS,
     Experiment,
     ExperimentAnalysis,
     ExperimentIn,
     StatusIn,
 )
-from app.reports.rollups import Conn
+from frugalflow.reports.rollups import Conn
 
 
 async def create(request: web.Request) -> web.Response:

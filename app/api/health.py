@@ -6,8 +6,8 @@ import asyncio
 
 from aiohttp import web
 
-from app.api.models import Health, Ready
-from app.api.routing import Operation, json, state
+from frugalflow.api.models import Health, Ready
+from frugalflow.api.routing import Operation, json, state
 
 READY_TIMEOUT_S = 3.0
 

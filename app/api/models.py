@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.experiments.models import Experiment, Name, Status
-from app.policy.models import (
+from frugalflow.experiments.models import Experiment, Name, Status
+from frugalflow.policy.models import (
     AlertsPolicy,
     BaselinePolicy,
     CachePolicy,
@@ -26,9 +26,9 @@ from app.policy.models import (
     SafetyPolicy,
     TenantPolicy,
 )
-from app.reports.budgets import Budget
-from app.reports.models import DIMENSIONS, Recommendation
-from app.reports.periods import utc_today
+from frugalflow.reports.budgets import Budget
+from frugalflow.reports.models import DIMENSIONS, Recommendation
+from frugalflow.reports.periods import utc_today
 
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30

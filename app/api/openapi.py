@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from app.api.errors import ErrorBody
-from app.api.routing import Operation
+from frugalflow.api.errors import ErrorBody
+from frugalflow.api.routing import Operation
 
 REF = "#/components/schemas/{model}"
 _DESCRIPTIONS = {

@@ -22,14 +22,14 @@ from typing import Any
 
 from aiohttp import web
 
-from app.api.errors import ApiError, bad_request, not_found
-from app.api.models import PolicyPatch, PolicyView
-from app.api.routing import TENANT, Operation, json, path_param, state
-from app.policy import store
-from app.policy.models import TenantPolicy
-from app.policy.snapshot import DEFAULT_TENANT, NEVER, PolicySnapshot
-from app.policy.store import InvalidPolicy, StoredPolicy
-from app.reports.rollups import Conn
+from frugalflow.api.errors import ApiError, bad_request, not_found
+from frugalflow.api.models import PolicyPatch, PolicyView
+from frugalflow.api.routing import TENANT, Operation, json, path_param, state
+from frugalflow.policy import store
+from frugalflow.policy.models import TenantPolicy
+from frugalflow.policy.snapshot import DEFAULT_TENANT, NEVER, PolicySnapshot
+from frugalflow.policy.store import InvalidPolicy, StoredPolicy
+from frugalflow.reports.rollups import Conn
 
 UNKNOWN_FIELD = "unknown_policy_field"
 INVALID_VALUE = "invalid_policy_value"

@@ -1,6 +1,6 @@
 """Operations as data: each route is declared once, with what it reads and returns.
 
-``app.api.app`` registers them with aiohttp and ``app.api.openapi`` documents them, so a
+``frugalflow.api.app`` registers them with aiohttp and ``frugalflow.api.openapi`` documents them, so a
 route cannot exist undocumented. Handlers read their inputs with ``query`` and ``body``
 and answer with ``json``.
 """
@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from app.api.errors import ApiError, Handler, bad_request, field_errors
-from app.api.state import ApiState
+from frugalflow.api.errors import ApiError, Handler, bad_request, field_errors
+from frugalflow.api.state import ApiState
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel
 
-from app.api.auth import Role, bearer_token, role_of
-from app.api.routing import Operation, json, state
+from frugalflow.api.auth import Role, bearer_token, role_of
+from frugalflow.api.routing import Operation, json, state
 
 
 class Session(BaseModel):

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import asyncpg
 import redis.asyncio
 
-from app.api.errors import ApiError
-from app.settings import Settings
-from app.sink.store import CostStore
+from frugalflow.api.errors import ApiError
+from frugalflow.settings import Settings
+from frugalflow.sink.store import CostStore
 
 CONNECT_TIMEOUT_S = 5.0
 

@@ -4,7 +4,7 @@
   in-memory broker of ``make demo``;
 * ``tansu``: Tansu even when ``KAFKA_BOOTSTRAP_SERVERS`` is set;
 * ``apache-kafka``: a real Apache Kafka started for this run from the official jars
-  (``app.infra.apache_kafka``: resolved once from Maven Central, then cached), with its data
+  (``frugalflow.infra.apache_kafka``: resolved once from Maven Central, then cached), with its data
   in the run's work dir, stopped at the end.
 
 Why a choice: Tansu starts in milliseconds but keeps its logs in memory and slows as they
@@ -28,7 +28,7 @@ _VARIABLES = ("KAFKA_BOOTSTRAP_SERVERS", "FRUGALFLOW_KAFKA_BOOTSTRAP_SERVERS")
 @contextlib.contextmanager
 def bench_broker(choice: str, workdir: Path) -> Iterator[str | None]:
     """Sets the run's broker up; yields how to describe it in the report (None: as usual)."""
-    from app.bench.runner import scoped_environ  # the CLI imports CHOICES: keep that light
+    from frugalflow.bench.runner import scoped_environ  # the CLI imports CHOICES: keep that light
 
     if choice == "auto":
         yield None
@@ -37,7 +37,7 @@ def bench_broker(choice: str, workdir: Path) -> Iterator[str | None]:
         with scoped_environ(dict.fromkeys(_VARIABLES)):
             yield None
     elif choice == "apache-kafka":
-        from app.infra.apache_kafka import ApacheKafkaBroker
+        from frugalflow.infra.apache_kafka import ApacheKafkaBroker
 
         broker = ApacheKafkaBroker(workdir / "kafka")
         broker.start()

@@ -8,9 +8,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.bench.broker import bench_broker
-from app.bench.report import BenchReport
-from app.settings import Settings
+from frugalflow.bench.broker import bench_broker
+from frugalflow.bench.report import BenchReport
+from frugalflow.settings import Settings
 
 EXIT_USAGE = 2
 ONE_MILLION = 1_000_000
@@ -42,7 +42,7 @@ def run_bench(args: argparse.Namespace, settings: Settings) -> int:
     if problem:
         print(f"frugalflow: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    from app.demo.stack import temp_workdir
+    from frugalflow.demo.stack import temp_workdir
 
     with temp_workdir() as workdir:
         try:
@@ -67,7 +67,7 @@ def run_bench(args: argparse.Namespace, settings: Settings) -> int:
 def _dispatch(args: argparse.Namespace, settings: Settings, workdir: Path) -> BenchReport:
     name = args.bench_command
     if name == "throughput":
-        from app.bench.throughput import run_throughput
+        from frugalflow.bench.throughput import run_throughput
 
         return run_throughput(
             settings, workdir, batch=args.batch, immediate=args.immediate,
@@ -75,28 +75,28 @@ def _dispatch(args: argparse.Namespace, settings: Settings, workdir: Path) -> Be
             slow=args.slow_provider,
         )  # fmt: skip
     if name == "latency":
-        from app.bench.latency import run_latency
+        from frugalflow.bench.latency import run_latency
 
         return run_latency(
             settings, workdir, requests=args.requests, latency_ms=args.latency_ms,
             rate=args.rate, timeout_s=args.timeout,
         )  # fmt: skip
     if name == "cost":
-        from app.bench.cost import run_cost
+        from frugalflow.bench.cost import run_cost
 
         return run_cost(
             settings, workdir, documents=args.documents, chats=args.chats, seed=args.seed,
             rate=args.rate, timeout_s=args.timeout,
         )  # fmt: skip
     if name == "sink":
-        from app.bench.sink import run_sink
+        from frugalflow.bench.sink import run_sink
 
         return run_sink(
             settings, workdir, events=args.events,
             batch_size=args.batch_size or settings.sink_batch_size,
             agent_events=args.agent_events, timeout_s=args.timeout,
         )  # fmt: skip
-    from app.bench.memory import run_memory
+    from frugalflow.bench.memory import run_memory
 
     return run_memory(
         settings, workdir, duration_s=args.duration, rate=args.rate, interval_s=args.interval,

@@ -26,17 +26,17 @@ from typing import Any
 
 import httpx
 
-from app.bench import workloads
-from app.bench.cost_floor import ONE_MILLION, floor_gap, per_million, reference_costs
-from app.bench.cost_rows import RunCosts, publish_and_total
-from app.bench.measure import machine
-from app.bench.report import BenchReport
-from app.bench.runner import BenchStack, bench_stack
-from app.cli_reports.table import Column
-from app.costing.catalog import price_of
-from app.reports.models import percent_of
-from app.reports.rollups import LEVERS, TOKEN_COLUMNS
-from app.settings import Settings
+from frugalflow.bench import workloads
+from frugalflow.bench.cost_floor import ONE_MILLION, floor_gap, per_million, reference_costs
+from frugalflow.bench.cost_rows import RunCosts, publish_and_total
+from frugalflow.bench.measure import machine
+from frugalflow.bench.report import BenchReport
+from frugalflow.bench.runner import BenchStack, bench_stack
+from frugalflow.cli_reports.table import Column
+from frugalflow.costing.catalog import price_of
+from frugalflow.reports.models import percent_of
+from frugalflow.reports.rollups import LEVERS, TOKEN_COLUMNS
+from frugalflow.settings import Settings
 
 DOCUMENT_MODEL = "claude-sonnet-4-6"  # $3 input / $15 output per M tokens in the catalog
 PACING = {

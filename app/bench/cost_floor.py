@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from app.bench.workloads import PIPESHUB, DocumentShape
-from app.costing.catalog import ModelPrice
+from frugalflow.bench.workloads import PIPESHUB, DocumentShape
+from frugalflow.costing.catalog import ModelPrice
 
 ONE_MILLION = 1_000_000
 

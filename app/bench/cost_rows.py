@@ -15,15 +15,15 @@ from typing import Any
 
 import asyncpg
 
-from app.bench.runner import BenchStack
-from app.bench.traffic import AnswerWatch, Outgoing, new_producer, publish_all
-from app.reports.rollups import LEVERS, TOKEN_COLUMNS
+from frugalflow.bench.runner import BenchStack
+from frugalflow.bench.traffic import AnswerWatch, Outgoing, new_producer, publish_all
+from frugalflow.reports.rollups import LEVERS, TOKEN_COLUMNS
 
 ROWS_TIMEOUT_S = 30.0
 
 
 def has_cost_event(answer: dict[str, Any]) -> bool:
-    """As ``app.dispatch.answers`` emits them: every ``ok`` answer (free ones record what
+    """As ``frugalflow.dispatch.answers`` emits them: every ``ok`` answer (free ones record what
     they saved) and a ``fallback`` a provider was paid for; never a rejection or an error."""
     status = answer.get("status")
     return status == "ok" or (status == "fallback" and answer.get("path") != "fallback")

@@ -8,8 +8,8 @@ process; the added latency of a tick is its pipeline time minus its direct call 
 The first ``WARMUP`` ticks (connections, first fetches) are not counted.
 
 Broker: Tansu (as ``make demo``) unless ``KAFKA_BOOTSTRAP_SERVERS`` names a Kafka to use
-(``app.bench.runner``); the report's ``broker`` parameter says which. On Tansu each hop
-costs up to the consumer's fetch wait, which ``app.kafka_compat`` keeps short.
+(``frugalflow.bench.runner``); the report's ``broker`` parameter says which. On Tansu each hop
+costs up to the consumer's fetch wait, which ``frugalflow.kafka_compat`` keeps short.
 """
 
 from __future__ import annotations
@@ -23,16 +23,16 @@ from statistics import fmean
 
 import openai
 
-from app.bench import workloads
-from app.bench.litellm_proxy import ProxyUnavailable, litellm_proxy
-from app.bench.measure import machine, percentile
-from app.bench.phase import outcome_of
-from app.bench.report import BenchReport
-from app.bench.runner import BenchStack, bench_stack
-from app.bench.traffic import AnswerWatch, Outgoing, new_producer
-from app.cli_reports.table import Column
-from app.providers.registry import EMULATOR_KEY
-from app.settings import Settings
+from frugalflow.bench import workloads
+from frugalflow.bench.litellm_proxy import ProxyUnavailable, litellm_proxy
+from frugalflow.bench.measure import machine, percentile
+from frugalflow.bench.phase import outcome_of
+from frugalflow.bench.report import BenchReport
+from frugalflow.bench.runner import BenchStack, bench_stack
+from frugalflow.bench.traffic import AnswerWatch, Outgoing, new_producer
+from frugalflow.cli_reports.table import Column
+from frugalflow.providers.registry import EMULATOR_KEY
+from frugalflow.settings import Settings
 
 MODEL = "gpt-5.4-mini"
 WARMUP = 10

@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import yaml
 
-from app.infra.process import free_port
-from app.providers.registry import EMULATOR_KEY
+from frugalflow.infra.process import free_port
+from frugalflow.providers.registry import EMULATOR_KEY
 
 START_TIMEOUT_S = 90.0
 

@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import linear_regression
 
-from app.bench import workloads
-from app.bench.measure import MIB, ProcessMeter, ProcessUsage, Sample, machine, mib
-from app.bench.report import BenchReport
-from app.bench.runner import BenchStack, bench_stack
-from app.bench.throughput import MODEL, PACING
-from app.bench.traffic import AnswerWatch, Outgoing, new_producer
-from app.cli_reports.table import Column
-from app.settings import Settings
+from frugalflow.bench import workloads
+from frugalflow.bench.measure import MIB, ProcessMeter, ProcessUsage, Sample, machine, mib
+from frugalflow.bench.report import BenchReport
+from frugalflow.bench.runner import BenchStack, bench_stack
+from frugalflow.bench.throughput import MODEL, PACING
+from frugalflow.bench.traffic import AnswerWatch, Outgoing, new_producer
+from frugalflow.cli_reports.table import Column
+from frugalflow.settings import Settings
 
 TICK_S = 0.1  # requests go out in small groups every tick: a steady rate at any --rate
 # A run that ends this much later than its traffic did not keep up: its RSS holds a backlog.

@@ -1,6 +1,6 @@
 """The raw ceiling: a plain aiokafka consumer → producer, no processing, as its own process.
 
-``python -m app.bench.passthrough BOOTSTRAP SOURCE SINK COUNT`` copies ``COUNT`` records
+``python -m frugalflow.bench.passthrough BOOTSTRAP SOURCE SINK COUNT`` copies ``COUNT`` records
 (key and value) from SOURCE (read from the beginning, every partition, no group) to SINK
 and exits. It prints ``ready`` once its consumer is assigned, so the bench starts its
 clock on the same footing as for the worker. A separate process, like the worker, so the
@@ -45,7 +45,10 @@ async def passthrough(bootstrap: str, source: str, sink: str, count: int) -> int
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 4 or not args[3].isdigit():
-        print("usage: python -m app.bench.passthrough BOOTSTRAP SOURCE SINK COUNT", file=sys.stderr)
+        print(
+            "usage: python -m frugalflow.bench.passthrough BOOTSTRAP SOURCE SINK COUNT",
+            file=sys.stderr,
+        )
         return 2
     bootstrap, source, sink, count = args[0], args[1], args[2], int(args[3])
     asyncio.run(passthrough(bootstrap, source, sink, count))

@@ -10,9 +10,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from app.bench.measure import GroupMeter, ProcessUsage
-from app.bench.runner import BenchStack
-from app.bench.traffic import AnswerWatch, Outgoing, new_producer, publish_all
+from frugalflow.bench.measure import GroupMeter, ProcessUsage
+from frugalflow.bench.runner import BenchStack
+from frugalflow.bench.traffic import AnswerWatch, Outgoing, new_producer, publish_all
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """One shape for every bench's output: parameters, tables of figures, notes, the machine.
 
-Printed as aligned tables (``app.cli_reports.table``) or, with ``--json``, as one JSON
+Printed as aligned tables (``frugalflow.cli_reports.table``) or, with ``--json``, as one JSON
 document whose sections are lists of rows keyed by column title.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.cli_reports.table import Column, render_table, to_json
+from frugalflow.cli_reports.table import Column, render_table, to_json
 
 
 @dataclass

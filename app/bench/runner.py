@@ -1,6 +1,6 @@
 """A throw-away deployment for one bench run, on the local stack of ``make demo``.
 
-``bench_stack`` starts ``app.demo.stack.LocalStack`` (Tansu unless
+``bench_stack`` starts ``frugalflow.demo.stack.LocalStack`` (Tansu unless
 ``KAFKA_BOOTSTRAP_SERVERS`` is set, Postgres from ``DATABASE_URL`` or a local one, the
 emulator, one worker process) with three differences, all undone at the end:
 
@@ -31,12 +31,12 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import SecretStr
 
-from app.infra.postgres import ensure_postgres
-from app.infra.process import free_port
-from app.settings import Settings
+from frugalflow.infra.postgres import ensure_postgres
+from frugalflow.infra.process import free_port
+from frugalflow.settings import Settings
 
 if TYPE_CHECKING:
-    from app.infra.worker_process import ChildProcess
+    from frugalflow.infra.worker_process import ChildProcess
 
 # Blank means unset (Settings._blank_is_unset): the worker falls back to the emulator.
 _KEY_VARIABLES = (
@@ -144,7 +144,7 @@ def bench_stack(
     length, poll interval, emulated batch delay…). ``workers``: worker processes in the
     run's one group, sharing its partitions.
     """
-    from app.demo.stack import LocalStack
+    from frugalflow.demo.stack import LocalStack
 
     run_id = new_run_id()
     prefix = f"{settings.topic_prefix}{run_id}."

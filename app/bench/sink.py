@@ -27,15 +27,15 @@ from pathlib import Path
 
 import asyncpg
 
-from app.bench.measure import ProcessMeter, ProcessUsage, machine, mib, percentile
-from app.bench.report import BenchReport
-from app.bench.runner import BenchStack, bench_stack, new_run_id, scratch_schema
-from app.bench.traffic import Outgoing, new_producer, publish_all
-from app.cli_reports.table import Column
-from app.events import CostEvent, Savings
-from app.events import Path as AnswerPath
-from app.settings import Settings
-from app.sink.store import CostStore
+from frugalflow.bench.measure import ProcessMeter, ProcessUsage, machine, mib, percentile
+from frugalflow.bench.report import BenchReport
+from frugalflow.bench.runner import BenchStack, bench_stack, new_run_id, scratch_schema
+from frugalflow.bench.traffic import Outgoing, new_producer, publish_all
+from frugalflow.cli_reports.table import Column
+from frugalflow.events import CostEvent, Savings
+from frugalflow.events import Path as AnswerPath
+from frugalflow.settings import Settings
+from frugalflow.sink.store import CostStore
 
 POLL_S = 0.1
 _MODELS = (("anthropic", "claude-haiku-4-5"), ("anthropic", "claude-sonnet-4-6"),

@@ -8,7 +8,7 @@ path again with the emulator answering after ``SLOW_PROVIDER_MS``: every request
 published at once, so hundreds are in flight, and the rate shows whether a slow provider
 caps the worker (it should not: ``FRUGALFLOW_IMMEDIATE_CONCURRENCY`` calls wait at once).
 In the same run, on the same broker, a plain aiokafka consume → produce passthrough of
-the same records (``app.bench.passthrough``, its own process) gives the ceiling that no
+the same records (``frugalflow.bench.passthrough``, its own process) gives the ceiling that no
 Kafka stream processor in Python can beat on this machine.
 """
 
@@ -22,14 +22,14 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from app.bench import workloads
-from app.bench.measure import ProcessMeter, machine, mib
-from app.bench.phase import PhaseResult, run_phase
-from app.bench.report import BenchReport
-from app.bench.runner import BenchStack, bench_stack
-from app.bench.traffic import AnswerWatch, Outgoing, new_producer, publish_all
-from app.cli_reports.table import Column
-from app.settings import Settings
+from frugalflow.bench import workloads
+from frugalflow.bench.measure import ProcessMeter, machine, mib
+from frugalflow.bench.phase import PhaseResult, run_phase
+from frugalflow.bench.report import BenchReport
+from frugalflow.bench.runner import BenchStack, bench_stack
+from frugalflow.bench.traffic import AnswerWatch, Outgoing, new_producer, publish_all
+from frugalflow.cli_reports.table import Column
+from frugalflow.settings import Settings
 
 MODEL = "claude-haiku-4-5"
 SLOW_PROVIDER_MS = 50
@@ -114,7 +114,15 @@ async def passthrough_ceiling(stack: BenchStack, n: int, timeout_s: float) -> Ph
     ]  # fmt: skip
     watch = await AnswerWatch(stack.bootstrap, sink, [r.request_id for r in records]).start()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.bench.passthrough", stack.bootstrap, source, sink, str(n)],
+        [
+            sys.executable,
+            "-m",
+            "frugalflow.bench.passthrough",
+            stack.bootstrap,
+            source,
+            sink,
+            str(n),
+        ],
         stdout=subprocess.PIPE,
     )
     producer = new_producer(stack.bootstrap)

@@ -1,6 +1,6 @@
 """The requests the benches publish, built to exact token counts.
 
-Token counts follow the emulator's documented rule (``app.emulator.tokens``): a text is
+Token counts follow the emulator's documented rule (``frugalflow.emulator.tokens``): a text is
 ``ceil(len/4)`` tokens, every message (the system prompt included) adds 4, every request
 adds 3. ``text_of(tokens)`` is a text of exactly that many tokens.
 """
@@ -11,7 +11,11 @@ import random
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from app.emulator.tokens import CHARS_PER_TOKEN, MESSAGE_OVERHEAD_TOKENS, REQUEST_OVERHEAD_TOKENS
+from frugalflow.emulator.tokens import (
+    CHARS_PER_TOKEN,
+    MESSAGE_OVERHEAD_TOKENS,
+    REQUEST_OVERHEAD_TOKENS,
+)
 
 Priority = Literal["immediate", "batch"]
 TENANTS = 8  # spread over every partition, as real traffic would be

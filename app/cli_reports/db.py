@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from app.settings import Settings
+from frugalflow.settings import Settings
 
 CONNECT_TIMEOUT_S = 10.0
 

@@ -13,10 +13,10 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel
 
-from app.cli_reports.table import Column, render_table, to_json
-from app.experiments import store
-from app.experiments.analysis import analyze_stored
-from app.experiments.models import Experiment, ExperimentAnalysis, MetricAnalysis
+from frugalflow.cli_reports.table import Column, render_table, to_json
+from frugalflow.experiments import store
+from frugalflow.experiments.analysis import analyze_stored
+from frugalflow.experiments.models import Experiment, ExperimentAnalysis, MetricAnalysis
 
 EXIT_UNKNOWN = 2
 

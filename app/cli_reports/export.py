@@ -1,5 +1,5 @@
 """``frugalflow export``: the raw cost events of ``--start..--end`` (inclusive UTC days) as
-CSV, streamed from ``app.reports.export_rows`` to stdout (``-``) or a file."""
+CSV, streamed from ``frugalflow.reports.export_rows`` to stdout (``-``) or a file."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import TextIO
 
 import asyncpg
 
-from app.reports import export_rows
+from frugalflow.reports import export_rows
 
 
 def iso_date(text: str) -> date:

@@ -1,4 +1,4 @@
-"""``frugalflow optimize``: ``app.reports.recommendations`` over the last ``--days`` days,
+"""``frugalflow optimize``: ``frugalflow.reports.recommendations`` over the last ``--days`` days,
 as a table in the order returned (largest estimated saving first) with a totals line."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from decimal import Decimal
 import asyncpg
 from pydantic import BaseModel
 
-from app.cli_reports.table import Column, money, render_table
-from app.events import Money
-from app.reports import Recommendation, recommendations
-from app.reports.periods import utc_today
+from frugalflow.cli_reports.table import Column, money, render_table
+from frugalflow.events import Money
+from frugalflow.reports import Recommendation, recommendations
+from frugalflow.reports.periods import utc_today
 
 
 class OptimizeReport(BaseModel):

@@ -1,9 +1,9 @@
 """``frugalflow replay WORKLOAD.jsonl``: a recorded workload through the real pipeline.
 
 Each line of the file is one ``NEW_RECORD`` request as services publish it to
-``llm.requests``; every line is validated with ``app.events.RequestEvent`` before anything
+``llm.requests``; every line is validated with ``frugalflow.events.RequestEvent`` before anything
 starts (a bad line exits 2 naming its number). The local stack of ``make demo``
-(``app.demo.stack.LocalStack``: Tansu unless ``KAFKA_BOOTSTRAP_SERVERS`` is set, Postgres
+(``frugalflow.demo.stack.LocalStack``: Tansu unless ``KAFKA_BOOTSTRAP_SERVERS`` is set, Postgres
 from ``DATABASE_URL`` or a local one, the provider emulator unless API keys are set, one
 worker) answers them.
 
@@ -33,16 +33,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from app.cli_reports.progress import Progress
-from app.cli_reports.table import Column, money, render_table, to_json
-from app.costing.calculator import baseline_cost
-from app.costing.catalog import UnknownModelError, price_of
-from app.demo import report
-from app.demo.workload import Record
-from app.events import Money, RequestEvent
-from app.providers.base import Usage
-from app.reports.models import percent_of
-from app.settings import Settings
+from frugalflow.cli_reports.progress import Progress
+from frugalflow.cli_reports.table import Column, money, render_table, to_json
+from frugalflow.costing.calculator import baseline_cost
+from frugalflow.costing.catalog import UnknownModelError, price_of
+from frugalflow.demo import report
+from frugalflow.demo.workload import Record
+from frugalflow.events import Money, RequestEvent
+from frugalflow.providers.base import Usage
+from frugalflow.reports.models import percent_of
+from frugalflow.settings import Settings
 
 EXIT_USAGE = 2
 MAX_REQUEST_ID = 128
@@ -207,7 +207,7 @@ def run_replay(
         print(f"frugalflow: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
-    from app.demo.stack import LocalStack, temp_workdir
+    from frugalflow.demo.stack import LocalStack, temp_workdir
 
     started = time.monotonic()
     with temp_workdir() as workdir:

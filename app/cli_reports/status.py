@@ -4,7 +4,7 @@ Per tenant (``--tenant``, else every tenant with traffic in the window or a budg
 today's and the month's spend against each ``budgets`` row (the tenant-wide row has
 service and use case ``''``; narrower rows count only their service / use case), the
 daily average over the last ``--days`` days and the month forecast from it
-(``app.reports.forecast_month``), and the month's ``cost_summary`` by provider and model.
+(``frugalflow.reports.forecast_month``), and the month's ``cost_summary`` by provider and model.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from decimal import Decimal
 import asyncpg
 from pydantic import BaseModel
 
-from app.cli_reports.table import Column, render_table
-from app.events import Money
-from app.reports import CostSummary, MonthForecast, cost_summary, forecast_month
-from app.reports.models import percent_of
-from app.reports.periods import utc_today
+from frugalflow.cli_reports.table import Column, render_table
+from frugalflow.events import Money
+from frugalflow.reports import CostSummary, MonthForecast, cost_summary, forecast_month
+from frugalflow.reports.models import percent_of
+from frugalflow.reports.periods import utc_today
 
 _TENANTS = """
 SELECT tenant_id FROM cost_rollups WHERE day BETWEEN $1 AND $2

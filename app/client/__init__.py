@@ -3,13 +3,13 @@
 ``FrugalFlowClient`` (asyncio, on aiokafka) and ``SyncClient`` (scripts) publish
 ``NEW_RECORD`` requests checked with intake's own validation, correlate answers on
 ``request_id`` over one shared reply consumer, and book direct provider calls with
-``track_cost``. Errors are in ``app.client.errors``.
+``track_cost``. Errors are in ``frugalflow.client.errors``.
 """
 
-from app.client.answer import Answer
-from app.client.client import FrugalFlowClient
-from app.client.config import ClientConfig
-from app.client.errors import (
+from frugalflow.client.answer import Answer
+from frugalflow.client.client import FrugalFlowClient
+from frugalflow.client.config import ClientConfig
+from frugalflow.client.errors import (
     AnswerTimeout,
     ClientError,
     ClientNotStarted,
@@ -17,8 +17,8 @@ from app.client.errors import (
     PublishError,
     TrackingError,
 )
-from app.client.sync import SyncClient
-from app.client.track import CostTracker
+from frugalflow.client.sync import SyncClient
+from frugalflow.client.track import CostTracker
 
 __all__ = [
     "Answer",

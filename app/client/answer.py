@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from app.events import ResponseEvent, Status
+from frugalflow.events import ResponseEvent, Status
 
 
 class Answer(ResponseEvent):

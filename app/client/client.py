@@ -26,17 +26,17 @@ from typing import Any, Literal
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
-from app.client.answer import Answer
-from app.client.config import ClientConfig
-from app.client.errors import (
+from frugalflow.client.answer import Answer
+from frugalflow.client.config import ClientConfig
+from frugalflow.client.errors import (
     AnswerTimeout,
     ClientError,
     ClientNotStarted,
     InvalidRequest,
     PublishError,
 )
-from app.client.replies import MAX_TRACKED, Replies
-from app.client.requests import (
+from frugalflow.client.replies import MAX_TRACKED, Replies
+from frugalflow.client.requests import (
     CLIENT_KEY,
     INSTANCE_KEY,
     MessagesIn,
@@ -44,8 +44,8 @@ from app.client.requests import (
     encode_checked,
     new_request_id,
 )
-from app.client.track import CostTracker
-from app.events import CostEvent, DeadLetter
+from frugalflow.client.track import CostTracker
+from frugalflow.events import CostEvent, DeadLetter
 
 log = logging.getLogger("frugalflow.client")
 
@@ -230,7 +230,7 @@ class FrugalFlowClient:
         use_case: str | None = None,
         strict: bool = False,
     ) -> CostTracker:
-        """A decorator / context manager that books direct SDK calls (``app.client.track``)."""
+        """A decorator / context manager that books direct SDK calls (``frugalflow.client.track``)."""
         return CostTracker(
             self, tenant_id=tenant_id, service=service, use_case=use_case, strict=strict
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from app.client.requests import DEFAULT_MAX_VALUE_BYTES
+from frugalflow.client.requests import DEFAULT_MAX_VALUE_BYTES
 
 
 @dataclass(frozen=True)

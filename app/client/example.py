@@ -1,6 +1,6 @@
 """The README's client example, runnable against a running stack (``make run``):
 
-    .venv/bin/python -m app.client.example --tenant acme "What is the capital of France?"
+    .venv/bin/python -m frugalflow.client.example --tenant acme "What is the capital of France?"
 
 Reads ``KAFKA_BOOTSTRAP_SERVERS`` / ``FRUGALFLOW_TOPIC_PREFIX`` like the worker does.
 Asks one question and waits for the answer (``complete``), submits two batch-priority
@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import sys
 
-from app.client import AnswerTimeout, ClientConfig, FrugalFlowClient, InvalidRequest
+from frugalflow.client import AnswerTimeout, ClientConfig, FrugalFlowClient, InvalidRequest
 
 
 async def run(question: str, tenant: str, timeout_s: float) -> int:
@@ -50,7 +50,7 @@ async def run(question: str, tenant: str, timeout_s: float) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.client.example")
+    parser = argparse.ArgumentParser(prog="python -m frugalflow.client.example")
     parser.add_argument("question")
     parser.add_argument("--tenant", default="acme")
     parser.add_argument("--timeout", type=float, default=120.0)

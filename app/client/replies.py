@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 
-from app.client.answer import Answer
-from app.client.errors import ClientError
+from frugalflow.client.answer import Answer
+from frugalflow.client.errors import ClientError
 
 MAX_TRACKED = 100_000
 

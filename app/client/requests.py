@@ -1,6 +1,6 @@
 """Build a ``NEW_RECORD`` request and check it with intake's own validation.
 
-The same function that intake runs on every record (``app.intake.validate``) runs here
+The same function that intake runs on every record (``frugalflow.intake.validate``) runs here
 on the exact bytes the client is about to publish, so an upstream developer meets the
 same reason codes (``missing_field``, ``invalid_field``, ``value_too_large``, …) before
 anything reaches Kafka.
@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from app.client.errors import InvalidRequest
-from app.events import DeadLetter, Message, RequestEvent
-from app.intake.validate import validate_record
+from frugalflow.client.errors import InvalidRequest
+from frugalflow.events import DeadLetter, Message, RequestEvent
+from frugalflow.intake.validate import validate_record
 
 # Keys the client adds to ``metadata`` (copied to the answer by the pipeline), so the
 # reply consumer knows which answers are its own without any change to the contract.

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.client.errors import TrackingError
-from app.costing.rates import Mode
-from app.providers.base import Usage
-from app.providers.gemini_adapter import gemini_usage
-from app.providers.openai_adapter import billed_mode, chat_usage
+from frugalflow.client.errors import TrackingError
+from frugalflow.costing.rates import Mode
+from frugalflow.providers.base import Usage
+from frugalflow.providers.gemini_adapter import gemini_usage
+from frugalflow.providers.openai_adapter import billed_mode, chat_usage
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def read_response(response: Any) -> SdkCall:
         return _gemini(response)
     kind = getattr(response, "type", None) or getattr(response, "object", None)
     if kind == "message":
-        from app.providers.anthropic_adapter import message_usage
+        from frugalflow.providers.anthropic_adapter import message_usage
 
         return SdkCall("anthropic", response.model, message_usage(response), "standard",
                        getattr(response, "id", None))  # fmt: skip

@@ -14,12 +14,12 @@ import threading
 from collections.abc import AsyncGenerator, Coroutine
 from typing import Any, TypeVar, cast
 
-from app.client.answer import Answer
-from app.client.client import FrugalFlowClient
-from app.client.config import ClientConfig
-from app.client.errors import AnswerTimeout
-from app.client.requests import MessagesIn
-from app.client.track import CostTracker
+from frugalflow.client.answer import Answer
+from frugalflow.client.client import FrugalFlowClient
+from frugalflow.client.config import ClientConfig
+from frugalflow.client.errors import AnswerTimeout
+from frugalflow.client.requests import MessagesIn
+from frugalflow.client.track import CostTracker
 
 T = TypeVar("T")
 

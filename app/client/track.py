@@ -11,7 +11,7 @@
 Each response is priced with the stream's own calculator (``cost_and_savings``: the
 catalog, the same normalized usage, the service tier the provider says billed it) and
 published as a ``CostEvent`` with ``path: "direct"`` on ``llm.direct-costs``: a worker
-books it in the tenant's budgets (``app.policy.direct_spend``) and forwards it to
+books it in the tenant's budgets (``frugalflow.policy.direct_spend``) and forwards it to
 ``llm.cost-events``, where the sink stores it like any other (the cost reports). Its
 ``event_id`` is derived from the provider's response id (``msg_…``, ``chatcmpl-…``), in
 a namespace of its own: recording the same response twice, or a redelivery, is stored
@@ -34,15 +34,15 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from app.client.errors import TrackingError
-from app.client.sdk_usage import SdkCall, read_response
-from app.costing.calculator import cost_and_savings
-from app.costing.catalog import UnknownModelError
-from app.costing.rates import ModeUnavailableError
-from app.events import CostEvent, Path, utcnow
+from frugalflow.client.errors import TrackingError
+from frugalflow.client.sdk_usage import SdkCall, read_response
+from frugalflow.costing.calculator import cost_and_savings
+from frugalflow.costing.catalog import UnknownModelError
+from frugalflow.costing.rates import ModeUnavailableError
+from frugalflow.events import CostEvent, Path, utcnow
 
 if TYPE_CHECKING:
-    from app.client.client import FrugalFlowClient
+    from frugalflow.client.client import FrugalFlowClient
 
 log = logging.getLogger("frugalflow.client")
 

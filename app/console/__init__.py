@@ -7,6 +7,6 @@ and policies), no cookie, hence nothing to forge across sites. ``routes`` serves
 under a strict Content-Security-Policy (no inline script or style, nothing from elsewhere).
 """
 
-from app.console.routes import add_console
+from frugalflow.console.routes import add_console
 
 __all__ = ["add_console"]

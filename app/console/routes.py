@@ -55,7 +55,7 @@ def is_console_path(path: str) -> bool:
 
 def load_assets() -> dict[str, Asset]:
     """Every file under ``static`` by its path there (``vendor/uplot/uPlot.min.css``)."""
-    root = resources.files("app.console").joinpath("static")
+    root = resources.files("frugalflow.console").joinpath("static")
     found: dict[str, Asset] = {}
 
     def walk(folder: Traversable, prefix: str) -> None:

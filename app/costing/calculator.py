@@ -29,10 +29,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from app.costing.catalog import price_of
-from app.costing.rates import Mode, Rates
-from app.events import Savings
-from app.providers.base import Usage
+from frugalflow.costing.catalog import price_of
+from frugalflow.costing.rates import Mode, Rates
+from frugalflow.events import Savings
+from frugalflow.providers.base import Usage
 
 QUANTUM = Decimal("0.0000000001")  # 1e-10 USD: exact for every catalog price times token count
 

@@ -47,9 +47,9 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from app.costing.catalog_parse import PricingConfigError, parse_pricing
-from app.costing.named_prices import NamedPrices, load_named
-from app.costing.rates import ModelPrice
+from frugalflow.costing.catalog_parse import PricingConfigError, parse_pricing
+from frugalflow.costing.named_prices import NamedPrices, load_named
+from frugalflow.costing.rates import ModelPrice
 
 PRICING_FILE_ENV = "FRUGALFLOW_PRICING_FILE"
 # What an override entry that does not say keeps from the packaged entry.
@@ -121,7 +121,7 @@ def _routable_by_default(price: ModelPrice) -> ModelPrice:
 
 @cache
 def _load() -> _Catalog:
-    text = resources.files("app.costing").joinpath("catalog.yaml").read_text()
+    text = resources.files("frugalflow.costing").joinpath("catalog.yaml").read_text()
     packaged = parse_pricing(text, "catalog.yaml")
     override: dict[str, ModelPrice] = {}
     path = os.environ.get(PRICING_FILE_ENV, "").strip()

@@ -46,7 +46,7 @@ try:  # libyaml's loader: the catalog parses in milliseconds, not tenths of a se
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader  # type: ignore[assignment]
 
-from app.costing.rates import (
+from frugalflow.costing.rates import (
     MODES,
     REQUIRED_CLASSES,
     TOKEN_CLASSES,
@@ -55,7 +55,7 @@ from app.costing.rates import (
     ModelPrice,
     Rates,
 )
-from app.policy.models import TIERS, Tier
+from frugalflow.policy.models import TIERS, Tier
 
 REQUIRED_FIELDS = ("provider", "prices", "min_cacheable_tokens", "context_window", "effective")
 OPTIONAL_FIELDS = (

@@ -29,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from app.costing.rates import Mode, TokenClass
+from frugalflow.costing.rates import Mode, TokenClass
 
 # Our provider name -> (LiteLLM key prefix, LiteLLM's litellm_provider for that API).
 PROVIDER_KEYS: dict[str, tuple[str, str]] = {

@@ -31,10 +31,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
-from app.costing.catalog_parse import PricingConfigError
-from app.costing.rates import LongContext, ModelPrice, Rates
-from app.policy.models import Tier
-from app.providers.compatible import (
+from frugalflow.costing.catalog_parse import PricingConfigError
+from frugalflow.costing.rates import LongContext, ModelPrice, Rates
+from frugalflow.policy.models import Tier
+from frugalflow.providers.compatible import (
     CompatibleProvider,
     EntryError,
     ModelSpec,
@@ -42,7 +42,7 @@ from app.providers.compatible import (
     effective_entries,
     parse_entries,
 )
-from app.providers.vendor_ids import VENDORS, catalog_candidates, gateway_id, split
+from frugalflow.providers.vendor_ids import VENDORS, catalog_candidates, gateway_id, split
 
 OPENAI_COMPATIBLE_ENV = "FRUGALFLOW_OPENAI_COMPATIBLE"
 UNDATED = date(1970, 1, 1)  # a settings price has no publication date

@@ -35,8 +35,8 @@ from typing import Any, Literal, get_args
 
 import yaml
 
-from app.costing.catalog_parse import PricingConfigError
-from app.costing.litellm import (
+from frugalflow.costing.catalog_parse import PricingConfigError
+from frugalflow.costing.litellm import (
     PROVIDER_KEYS,
     PriceTableError,
     entry_for,
@@ -45,8 +45,8 @@ from app.costing.litellm import (
     text_models,
     token_prices,
 )
-from app.costing.pricing_import import money
-from app.costing.rates import MODES, PER_TOKEN, TOKEN_CLASSES, Mode, ModelPrice, TokenClass
+from frugalflow.costing.pricing_import import money
+from frugalflow.costing.rates import MODES, PER_TOKEN, TOKEN_CLASSES, Mode, ModelPrice, TokenClass
 
 FindingKind = Literal[
     "not_in_table", "not_in_catalog", "price", "only_here", "context_window", "retirement"
@@ -107,7 +107,7 @@ def parse_not_carried(text: str, source: str) -> tuple[NotCarried, ...]:
 
 def load_not_carried() -> tuple[NotCarried, ...]:
     """The packaged list of table models the catalog leaves out, with the reasons."""
-    text = resources.files("app.costing").joinpath(NOT_CARRIED_FILE).read_text()
+    text = resources.files("frugalflow.costing").joinpath(NOT_CARRIED_FILE).read_text()
     return parse_not_carried(text, NOT_CARRIED_FILE)
 
 

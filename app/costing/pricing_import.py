@@ -20,8 +20,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from app.costing.litellm import PriceKey, int_field, token_prices
-from app.costing.rates import MODES, TOKEN_CLASSES, Mode, TokenClass
+from frugalflow.costing.litellm import PriceKey, int_field, token_prices
+from frugalflow.costing.rates import MODES, TOKEN_CLASSES, Mode, TokenClass
 
 DEFAULT_MIN_CACHEABLE = {"anthropic": 1024, "openai": 1024, "gemini": 1024}
 

@@ -27,7 +27,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal, cast, get_args
 
-from app.policy.models import Tier
+from frugalflow.policy.models import Tier
 
 Mode = Literal["standard", "batch", "flex", "priority"]
 MODES: tuple[Mode, ...] = get_args(Mode)

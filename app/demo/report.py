@@ -18,9 +18,9 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from app.demo.workload import Expect, Record
-from app.kafka_compat import FETCH_MAX_WAIT_MS
-from app.reports.rollups import LEVERS, TOKEN_COLUMNS
+from frugalflow.demo.workload import Expect, Record
+from frugalflow.kafka_compat import FETCH_MAX_WAIT_MS
+from frugalflow.reports.rollups import LEVERS, TOKEN_COLUMNS
 
 TOPICS = ("llm.responses", "llm.dead-letter")
 SHOW_MISMATCHES = 5  # unexpected answers listed in the report; the rest are counted

@@ -25,14 +25,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from app.demo import report, workload
-from app.infra.allocator import MALLOC_ENV
-from app.infra.postgres import LocalPostgres, ensure_postgres
-from app.infra.process import can_bind, free_port
-from app.infra.redis_server import ensure_redis, wheel_binary
-from app.infra.worker_process import ChildProcess
-from app.settings import Settings
-from app.worker import ensure_topics
+from frugalflow.demo import report, workload
+from frugalflow.infra.allocator import MALLOC_ENV
+from frugalflow.infra.postgres import LocalPostgres, ensure_postgres
+from frugalflow.infra.process import can_bind, free_port
+from frugalflow.infra.redis_server import ensure_redis, wheel_binary
+from frugalflow.infra.worker_process import ChildProcess
+from frugalflow.settings import Settings
+from frugalflow.worker import ensure_topics
 
 # A demo should finish in seconds: short windows, fast polling, quick emulated batches.
 # Each can still be overridden from the environment.
@@ -96,7 +96,7 @@ class LocalStack:
             self.bootstrap = external
             self.notes.append(f"Kafka: existing broker at {external}")
         else:
-            from app.infra.tansu import TansuBroker
+            from frugalflow.infra.tansu import TansuBroker
 
             broker = TansuBroker() if self._tansu_port is None else TansuBroker(self._tansu_port)
             broker.start()
@@ -244,7 +244,7 @@ def run_demo(
         for line in stack.console_lines():
             print(line)
         if keep_open and sys.stdin.isatty():
-            from app.infra.process import block_until_interrupted
+            from frugalflow.infra.process import block_until_interrupted
 
             print("  the console stays up on the demo's data until Ctrl-C")
             block_until_interrupted()
@@ -252,7 +252,7 @@ def run_demo(
 
 
 def run_stack(settings: Settings) -> int:
-    from app.infra.process import block_until_interrupted
+    from frugalflow.infra.process import block_until_interrupted
 
     with temp_workdir() as workdir, LocalStack(settings, workdir, console=True) as stack:
         print("FrugalFlow local stack is running (Ctrl-C stops everything):")

@@ -6,11 +6,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.costing.calculator import NoCallLever, cost_and_savings, saved_entirely
-from app.costing.catalog import price_of
-from app.costing.rates import Mode
-from app.costing.reported import cost_mismatch
-from app.events import (
+from frugalflow.costing.calculator import NoCallLever, cost_and_savings, saved_entirely
+from frugalflow.costing.catalog import price_of
+from frugalflow.costing.rates import Mode
+from frugalflow.costing.reported import cost_mismatch
+from frugalflow.events import (
     Admitted,
     CostEvent,
     ErrorOut,
@@ -22,8 +22,8 @@ from app.events import (
     UsageOut,
     utcnow,
 )
-from app.policy.models import SafetyOutcome
-from app.providers.base import ChatResult, Usage
+from frugalflow.policy.models import SafetyOutcome
+from frugalflow.providers.base import ChatResult, Usage
 
 log = logging.getLogger("frugalflow")
 

@@ -9,7 +9,7 @@ Tables (partitioned like ``llm.batches``, whose records sit on their tenants' pa
   requests sit, or sat, in a batch is never submitted again. Done entries outlive their
   batch on purpose (after a crash, ``llm.admitted`` may be redelivered *after* the
   restarted worker has already finished the batch) for ``batch_membership_ttl_s``, then
-  are deleted a slice's worth per event (``app.table_ttl``); pending ones never expire.
+  are deleted a slice's worth per event (``frugalflow.table_ttl``); pending ones never expire.
   (``done:<key>``: a done entry written before the TTL existed.)
 
 A slice is written ``submitting`` (and flushed to the changelog) before the provider
@@ -30,15 +30,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from app.dispatch.fallback import answer_failure
-from app.dispatch.requests import deadline_allows_immediate, to_chat_request
-from app.events import Admitted, BatchRecord, Path, utcnow
-from app.intake.agent import dedupe_key
-from app.metrics import BATCH_SIZE
-from app.pipeline import Pipeline, log
-from app.providers.base import BATCH_MARKER, ChatResult, ProviderError
-from app.providers.circuit import CIRCUIT_OPEN
-from app.table_ttl import Stamp, TableTTL, rebuild_on_recovery, record_time
+from frugalflow.dispatch.fallback import answer_failure
+from frugalflow.dispatch.requests import deadline_allows_immediate, to_chat_request
+from frugalflow.events import Admitted, BatchRecord, Path, utcnow
+from frugalflow.intake.agent import dedupe_key
+from frugalflow.metrics import BATCH_SIZE
+from frugalflow.pipeline import Pipeline, log
+from frugalflow.providers.base import BATCH_MARKER, ChatResult, ProviderError
+from frugalflow.providers.circuit import CIRCUIT_OPEN
+from frugalflow.table_ttl import Stamp, TableTTL, rebuild_on_recovery, record_time
 
 DONE = "done@"
 LEGACY_DONE = "done:"  # written before done entries expired: no time, no partition

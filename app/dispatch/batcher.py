@@ -1,6 +1,6 @@
 """The batcher: windows batch-path requests into provider batches.
 
-Which requests go out together, and when, is ``app.dispatch.windows``: one window per
+Which requests go out together, and when, is ``frugalflow.dispatch.windows``: one window per
 (partition, provider, model), flushed on size, provider caps, age, the earliest deadline
 in it, or a drain; packed into batches that keep prompt-prefix groups whole.
 
@@ -18,7 +18,7 @@ Commit order (why nothing is lost or submitted twice):
    owns the tenants owns the batch; every record fits ``batch_record_max_bytes``. A send
    that fails puts the unsent requests back in their windows;
 4. a request is done once the record holding it was sent; events are acked when they and
-   every earlier event of their partition are done (``app.dispatch.ordered_acks`` says why
+   every earlier event of their partition are done (``frugalflow.dispatch.ordered_acks`` says why
    Faust needs that order). Faust flushes the producer before committing offsets, so the
    records are durable before the offsets move.
 
@@ -56,10 +56,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.dispatch.ordered_acks import OrderedAcks, Ticket
-from app.dispatch.windows import Caps, Flush, Windows, request_size
-from app.events import Admitted, BatchRecord
-from app.pipeline import BATCH_RECORD_HEADROOM, Pipeline, log
+from frugalflow.dispatch.ordered_acks import OrderedAcks, Ticket
+from frugalflow.dispatch.windows import Caps, Flush, Windows, request_size
+from frugalflow.events import Admitted, BatchRecord
+from frugalflow.pipeline import BATCH_RECORD_HEADROOM, Pipeline, log
 
 MAX_TICK_S = 0.5  # how late a window may flush on age or deadline
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 
-from app.costing.rates import Mode
-from app.dispatch.requests import to_chat_request
-from app.events import Admitted
-from app.pipeline import Pipeline, log
-from app.providers.base import ChatResult
-from app.providers.circuit import CIRCUIT_OPEN
-from app.providers.errors import is_retryable
+from frugalflow.costing.rates import Mode
+from frugalflow.dispatch.requests import to_chat_request
+from frugalflow.events import Admitted
+from frugalflow.pipeline import Pipeline, log
+from frugalflow.providers.base import ChatResult
+from frugalflow.providers.circuit import CIRCUIT_OPEN
+from frugalflow.providers.errors import is_retryable
 
 
 async def call_provider(

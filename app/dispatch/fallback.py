@@ -2,7 +2,7 @@
 
 On a provider failure or an open circuit, in order:
 
-1. another provider or model of the same tier (``app.policy.tiers.alternates``), if its
+1. another provider or model of the same tier (``frugalflow.policy.tiers.alternates``), if its
    circuit allows and the failure was not the request's own fault (a 400 would fail
    anywhere): a real answer, billed, flagged ``status: fallback``;
 2. the stale copy of a cached answer to the same request (``ResponseCache.get_stale``);
@@ -15,14 +15,14 @@ and are never written to the response cache.
 
 from __future__ import annotations
 
-from app.dispatch.answers import Answer, fallback, from_result
-from app.dispatch.calls import call_provider
-from app.events import Admitted, Path
-from app.pipeline import Pipeline, log
-from app.policy.tiers import alternates
-from app.providers.base import ChatResult
-from app.providers.circuit import CIRCUIT_OPEN
-from app.providers.errors import RETRYABLE_CODES, ErrorCode
+from frugalflow.dispatch.answers import Answer, fallback, from_result
+from frugalflow.dispatch.calls import call_provider
+from frugalflow.events import Admitted, Path
+from frugalflow.pipeline import Pipeline, log
+from frugalflow.policy.tiers import alternates
+from frugalflow.providers.base import ChatResult
+from frugalflow.providers.circuit import CIRCUIT_OPEN
+from frugalflow.providers.errors import RETRYABLE_CODES, ErrorCode
 
 # Failures another provider may not share. Not bad requests: they would fail anywhere.
 FAILOVER_CODES = frozenset(

@@ -22,11 +22,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.costing.rates import Mode
-from app.dispatch.requests import seconds_left
-from app.events import Admitted
-from app.providers.base import ChatResult
-from app.providers.errors import ErrorCode
+from frugalflow.costing.rates import Mode
+from frugalflow.dispatch.requests import seconds_left
+from frugalflow.events import Admitted
+from frugalflow.providers.base import ChatResult
+from frugalflow.providers.errors import ErrorCode
 
 # A refusal for capacity or an overload: the flex tier may take it later.
 RETRY_CODES = frozenset({ErrorCode.RATE_LIMITED, ErrorCode.OVERLOADED, ErrorCode.TIMEOUT})

@@ -4,7 +4,7 @@ Several actors share ``llm.admitted.realtime`` (``concurrency``), the immediate 
 requests (batch-path ones are on ``llm.admitted``, the batcher's); each event is done
 once its answer is published, so a crash re-runs at most the calls in flight.
 
-Acks go out in offset order (``app.dispatch.ordered_acks``): an event is acked once it
+Acks go out in offset order (``frugalflow.dispatch.ordered_acks``): an event is acked once it
 and every earlier event of its partition are done. The actors finish out of order (a
 retried call ends seconds after its successors), and faust-streaming 0.15.3 commits past
 an unfinished event when a later one is acked: it commits the first run of consecutive
@@ -18,7 +18,7 @@ get ahead of an event that another actor has taken but not tracked yet.
 
 Every call goes through the (provider, model) circuit breaker the Pipeline owns
 (``p.circuits``): while it is open the provider is not called. A failed or refused call
-goes down the fallback chain (``app.dispatch.fallback``): another provider of the same
+goes down the fallback chain (``frugalflow.dispatch.fallback``): another provider of the same
 tier, a stale cached answer, a static answer, else the error with its stable code.
 """
 
@@ -26,16 +26,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.costing.rates import Mode
-from app.dispatch.answers import from_result
-from app.dispatch.calls import call_provider, failure
-from app.dispatch.fallback import answer_failure
-from app.dispatch.flex import FlexOutcome, flex_budget_s, try_flex
-from app.dispatch.ordered_acks import OrderedAcks
-from app.events import Admitted, Path, utcnow
-from app.pipeline import Pipeline, log
-from app.providers.base import ChatResult
-from app.providers.circuit import CIRCUIT_OPEN
+from frugalflow.costing.rates import Mode
+from frugalflow.dispatch.answers import from_result
+from frugalflow.dispatch.calls import call_provider, failure
+from frugalflow.dispatch.fallback import answer_failure
+from frugalflow.dispatch.flex import FlexOutcome, flex_budget_s, try_flex
+from frugalflow.dispatch.ordered_acks import OrderedAcks
+from frugalflow.events import Admitted, Path, utcnow
+from frugalflow.pipeline import Pipeline, log
+from frugalflow.providers.base import ChatResult
+from frugalflow.providers.circuit import CIRCUIT_OPEN
 
 
 def register(p: Pipeline) -> None:
@@ -89,7 +89,7 @@ async def answer_immediately(p: Pipeline, admitted: Admitted) -> None:
 
 
 async def answer_flex(p: Pipeline, admitted: Admitted) -> None:
-    """The flex tier first (app.dispatch.flex), then the standard tier if it will not do."""
+    """The flex tier first (frugalflow.dispatch.flex), then the standard tier if it will not do."""
     standard_s = p.settings.provider_timeout_s * 2.5
     budget = flex_budget_s(admitted, utcnow(), p.settings.flex_wait_s, standard_s)
     outcome = FlexOutcome(None, 0, "no time left on the flex tier before the deadline")

@@ -14,7 +14,7 @@ Releasing this stream's acks in offset order avoids both: the consumer never see
 acked offset above one this stream still holds. Pure, no Faust: the batcher tracks each
 event on arrival, marks it done when handled, and acks what :meth:`OrderedAcks.done`
 releases. The immediate agent does the same with one instance shared by its concurrent
-actors (``app.dispatch.immediate``), whose calls finish out of order.
+actors (``frugalflow.dispatch.immediate``), whose calls finish out of order.
 """
 
 from __future__ import annotations

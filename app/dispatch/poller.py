@@ -20,13 +20,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from app.dispatch.answers import from_result
-from app.dispatch.batch_ledger import reroute_or_fail
-from app.events import BatchRecord, Path, utcnow
-from app.metrics import PENDING_BATCHES
-from app.pipeline import Pipeline, log
-from app.providers.base import BatchState, ChatResult, ProviderError
-from app.providers.ids import safe_custom_id
+from frugalflow.dispatch.answers import from_result
+from frugalflow.dispatch.batch_ledger import reroute_or_fail
+from frugalflow.events import BatchRecord, Path, utcnow
+from frugalflow.metrics import PENDING_BATCHES
+from frugalflow.pipeline import Pipeline, log
+from frugalflow.providers.base import BatchState, ChatResult, ProviderError
+from frugalflow.providers.ids import safe_custom_id
 
 
 class PollSchedule:

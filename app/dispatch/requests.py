@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from app.costing.rates import Mode
-from app.events import Admitted
-from app.providers.base import ChatMessage, ChatRequest
+from frugalflow.costing.rates import Mode
+from frugalflow.events import Admitted
+from frugalflow.providers.base import ChatMessage, ChatRequest
 
 
 def to_chat_request(admitted: Admitted, service_tier: Mode | None = None) -> ChatRequest:

@@ -1,7 +1,7 @@
 """Batch windows: which batch-path requests go out together, and when.
 
 Pure (no Faust, no I/O, clocks injected) so every rule is unit-tested; the batcher
-(``app.dispatch.batcher``) feeds it ``llm.admitted`` events and sends what it flushes.
+(``frugalflow.dispatch.batcher``) feeds it ``llm.admitted`` events and sends what it flushes.
 
 A window holds the buffered requests of one (partition, provider, model). It flushes:
 
@@ -35,7 +35,7 @@ from enum import StrEnum
 from itertools import count
 from typing import Generic, NamedTuple, TypeVar
 
-from app.events import Admitted, utcnow
+from frugalflow.events import Admitted, utcnow
 
 T = TypeVar("T")  # what the caller acks once a request's batch is sent (a Faust event)
 
@@ -91,7 +91,7 @@ def submit_deadline(admitted: Admitted, margin_s: float) -> datetime | None:
     ``deadline_at = (request.created_at or admitted_at) + deadline_s`` (a naive
     ``created_at`` is UTC), and the batch must be submitted by ``deadline_at - margin_s``
     with ``margin_s = batch_min_deadline_s``: intake sends a request the batch way only
-    when ``deadline_s >= batch_min_deadline_s`` (``app.intake.route``), the time the
+    when ``deadline_s >= batch_min_deadline_s`` (``frugalflow.intake.route``), the time the
     provider's batch API is given to answer, so a window may spend only the slack above
     it. A request admitted with exactly that deadline flushes its window at once; so does
     one whose submit-by time passed while it waited upstream (lag, a backlog after a

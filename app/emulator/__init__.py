@@ -6,7 +6,7 @@ the official SDKs work unchanged via ``base_url``; deterministic answers and tok
 injection (``config``/``faults``), configurable at runtime under ``/_emulator``.
 """
 
-from app.emulator.config import EmulatorConfig
-from app.emulator.server import EmulatorServer, create_app, run
+from frugalflow.emulator.config import EmulatorConfig
+from frugalflow.emulator.server import EmulatorServer, create_app, run
 
 __all__ = ["EmulatorConfig", "EmulatorServer", "create_app", "run"]

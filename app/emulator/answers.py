@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from app.emulator.tokens import CHARS_PER_TOKEN
+from frugalflow.emulator.tokens import CHARS_PER_TOKEN
 
 MIN_ANSWER_TOKENS = 12
 ANSWER_TOKEN_SPREAD = 48

@@ -12,11 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
-from app.emulator.answers import synthesize
-from app.emulator.bodies import read_json_object
-from app.emulator.errors import bad_request, new_request_id
-from app.emulator.state import STATE_KEY, EmulatorState
-from app.emulator.tokens import (
+from frugalflow.emulator.answers import synthesize
+from frugalflow.emulator.bodies import read_json_object
+from frugalflow.emulator.errors import bad_request, new_request_id
+from frugalflow.emulator.state import STATE_KEY, EmulatorState
+from frugalflow.emulator.tokens import (
     Segment,
     block_segment,
     block_text,

@@ -15,11 +15,17 @@ from typing import Any
 
 from aiohttp import web
 
-from app.emulator.anthropic_api import api_version, create_message, validate_params
-from app.emulator.batches import BATCH_WINDOW_S, AnthropicBatch, new_id, plan_outcomes, rfc3339
-from app.emulator.bodies import read_json_object
-from app.emulator.errors import ApiError, anthropic_error_body, bad_request
-from app.emulator.state import STATE_KEY, EmulatorState
+from frugalflow.emulator.anthropic_api import api_version, create_message, validate_params
+from frugalflow.emulator.batches import (
+    BATCH_WINDOW_S,
+    AnthropicBatch,
+    new_id,
+    plan_outcomes,
+    rfc3339,
+)
+from frugalflow.emulator.bodies import read_json_object
+from frugalflow.emulator.errors import ApiError, anthropic_error_body, bad_request
+from frugalflow.emulator.state import STATE_KEY, EmulatorState
 
 CUSTOM_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 MAX_REQUESTS = 100_000

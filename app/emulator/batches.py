@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from app.emulator.config import EmulatorConfig
-from app.emulator.faults import batch_line_errors
+from frugalflow.emulator.config import EmulatorConfig
+from frugalflow.emulator.faults import batch_line_errors
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from app.emulator.errors import bad_request
+from frugalflow.emulator.errors import bad_request
 
 
 async def read_json_object(request: web.Request) -> dict[str, Any]:

@@ -24,11 +24,11 @@ from typing import Any
 
 from aiohttp import web
 
-from app.costing.rates import ModelPrice
-from app.emulator.bodies import read_json_object
-from app.emulator.errors import ApiError, bad_request, new_request_id
-from app.emulator.openai_api import create_completion, validate_params
-from app.emulator.state import STATE_KEY
+from frugalflow.costing.rates import ModelPrice
+from frugalflow.emulator.bodies import read_json_object
+from frugalflow.emulator.errors import ApiError, bad_request, new_request_id
+from frugalflow.emulator.openai_api import create_completion, validate_params
+from frugalflow.emulator.state import STATE_KEY
 
 OPENROUTER_CHAT = "/openrouter/api/v1/chat/completions"
 CEREBRAS_CHAT = "/cerebras/v1/chat/completions"
@@ -38,7 +38,7 @@ UPSTREAM_NAMES = {"anthropic": "Anthropic", "openai": "OpenAI", "google": "Googl
 def _openrouter_price(model: str) -> ModelPrice | None:
     """The catalog price OpenRouter's ``model`` bills at, or None (imported lazily: only
     these routes need the catalog)."""
-    from app.costing.catalog import UnknownModelError, price_of
+    from frugalflow.costing.catalog import UnknownModelError, price_of
 
     try:
         return price_of(f"openrouter/{model}")

@@ -20,8 +20,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.emulator.state import STATE_KEY, EmulatorState
-from app.emulator.stats import RequestCapture
+from frugalflow.emulator.state import STATE_KEY, EmulatorState
+from frugalflow.emulator.stats import RequestCapture
 
 BATCH_CREATE = "POST /v1/batches"
 

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
-from app.emulator.config import EmulatorConfig
+from frugalflow.emulator.config import EmulatorConfig
 
 
 @dataclass(frozen=True, slots=True)

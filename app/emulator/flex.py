@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 
-from app.emulator.errors import ApiError
-from app.emulator.state import EmulatorState
+from frugalflow.emulator.errors import ApiError
+from frugalflow.emulator.state import EmulatorState
 
 REFUSAL = "Resource unavailable: the flex tier has no capacity for this request; retry later"
 

@@ -31,12 +31,12 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from app.emulator.answers import natural_length, synthesize
-from app.emulator.anthropic_api import last_user_text, segments_of
-from app.emulator.bodies import read_json_object
-from app.emulator.errors import ApiError
-from app.emulator.flex import admit_flex
-from app.emulator.state import STATE_KEY, EmulatorState
+from frugalflow.emulator.answers import natural_length, synthesize
+from frugalflow.emulator.anthropic_api import last_user_text, segments_of
+from frugalflow.emulator.bodies import read_json_object
+from frugalflow.emulator.errors import ApiError
+from frugalflow.emulator.flex import admit_flex
+from frugalflow.emulator.state import STATE_KEY, EmulatorState
 
 SERVICE_TIERS = ("unspecified", "standard", "flex", "priority")
 

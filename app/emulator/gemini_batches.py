@@ -31,12 +31,17 @@ from typing import Any
 
 from aiohttp import web
 
-from app.emulator.batches import new_id, plan_outcomes, rfc3339
-from app.emulator.bodies import read_json_object
-from app.emulator.errors import ApiError
-from app.emulator.gemini_api import PREFIX, generate_content, invalid_argument, validate_params
-from app.emulator.state import STATE_KEY, EmulatorState
-from app.emulator.stats import Stats
+from frugalflow.emulator.batches import new_id, plan_outcomes, rfc3339
+from frugalflow.emulator.bodies import read_json_object
+from frugalflow.emulator.errors import ApiError
+from frugalflow.emulator.gemini_api import (
+    PREFIX,
+    generate_content,
+    invalid_argument,
+    validate_params,
+)
+from frugalflow.emulator.state import STATE_KEY, EmulatorState
+from frugalflow.emulator.stats import Stats
 
 MAX_REQUESTS = 100_000
 BATCH_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch"

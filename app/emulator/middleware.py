@@ -12,10 +12,10 @@ import asyncio
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from app.emulator.bodies import loggable_body
-from app.emulator.errors import ApiError, provider_for_path
-from app.emulator.faults import FaultInjector
-from app.emulator.state import STATE_KEY
+from frugalflow.emulator.bodies import loggable_body
+from frugalflow.emulator.errors import ApiError, provider_for_path
+from frugalflow.emulator.faults import FaultInjector
+from frugalflow.emulator.state import STATE_KEY
 
 FAULT_MESSAGES = {
     429: "Rate limit exceeded (emulated fault).",

@@ -14,12 +14,18 @@ from typing import Any
 
 from aiohttp import web
 
-from app.emulator.answers import synthesize
-from app.emulator.bodies import read_json_object
-from app.emulator.errors import ApiError, bad_request, new_request_id
-from app.emulator.flex import admit_flex
-from app.emulator.state import STATE_KEY, EmulatorState
-from app.emulator.tokens import Segment, block_segment, block_text, message_segment, request_segment
+from frugalflow.emulator.answers import synthesize
+from frugalflow.emulator.bodies import read_json_object
+from frugalflow.emulator.errors import ApiError, bad_request, new_request_id
+from frugalflow.emulator.flex import admit_flex
+from frugalflow.emulator.state import STATE_KEY, EmulatorState
+from frugalflow.emulator.tokens import (
+    Segment,
+    block_segment,
+    block_text,
+    message_segment,
+    request_segment,
+)
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 EXTENDED_RETENTION_S = 24 * 3600.0

@@ -16,11 +16,11 @@ from typing import Any
 
 from aiohttp import web
 
-from app.emulator.batches import OpenAIBatch, new_id, plan_outcomes
-from app.emulator.bodies import read_json_object
-from app.emulator.errors import ApiError, bad_request, new_request_id, openai_error_body
-from app.emulator.openai_api import create_completion, validate_params
-from app.emulator.state import STATE_KEY, EmulatorState
+from frugalflow.emulator.batches import OpenAIBatch, new_id, plan_outcomes
+from frugalflow.emulator.bodies import read_json_object
+from frugalflow.emulator.errors import ApiError, bad_request, new_request_id, openai_error_body
+from frugalflow.emulator.openai_api import create_completion, validate_params
+from frugalflow.emulator.state import STATE_KEY, EmulatorState
 
 SUPPORTED_ENDPOINT = "/v1/chat/completions"
 BATCH_WINDOW_S = 24 * 3600

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import BodyPartReader, web
 
-from app.emulator.errors import ApiError, bad_request
-from app.emulator.file_store import FILE_PURPOSES, StoredFile
-from app.emulator.state import STATE_KEY
+from frugalflow.emulator.errors import ApiError, bad_request
+from frugalflow.emulator.file_store import FILE_PURPOSES, StoredFile
+from frugalflow.emulator.state import STATE_KEY
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 

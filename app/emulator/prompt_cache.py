@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.emulator.tokens import Segment, prefix_digests, segment_ends, total_tokens
+from frugalflow.emulator.tokens import Segment, prefix_digests, segment_ends, total_tokens
 
 ANTHROPIC_TTL_S = {"5m": 300.0, "1h": 3600.0}
 

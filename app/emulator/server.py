@@ -17,7 +17,7 @@ from types import TracebackType
 
 from aiohttp import web
 
-from app.emulator import (
+from frugalflow.emulator import (
     anthropic_api,
     anthropic_batches,
     compatible_api,
@@ -28,9 +28,9 @@ from app.emulator import (
     openai_batches,
     openai_files,
 )
-from app.emulator.config import EmulatorConfig
-from app.emulator.middleware import api_middleware
-from app.emulator.state import STATE_KEY, EmulatorState
+from frugalflow.emulator.config import EmulatorConfig
+from frugalflow.emulator.middleware import api_middleware
+from frugalflow.emulator.state import STATE_KEY, EmulatorState
 
 log = logging.getLogger(__name__)
 

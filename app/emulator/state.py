@@ -10,12 +10,12 @@ from typing import Any
 
 from aiohttp import web
 
-from app.emulator.batches import AnthropicBatch, BatchRunner, OpenAIBatch
-from app.emulator.config import EmulatorConfig
-from app.emulator.faults import FaultInjector
-from app.emulator.file_store import FileStore
-from app.emulator.prompt_cache import AnthropicPromptCache, OpenAIPromptCache
-from app.emulator.stats import Stats
+from frugalflow.emulator.batches import AnthropicBatch, BatchRunner, OpenAIBatch
+from frugalflow.emulator.config import EmulatorConfig
+from frugalflow.emulator.faults import FaultInjector
+from frugalflow.emulator.file_store import FileStore
+from frugalflow.emulator.prompt_cache import AnthropicPromptCache, OpenAIPromptCache
+from frugalflow.emulator.stats import Stats
 
 
 class EmulatorState:

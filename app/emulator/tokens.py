@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.policy.tokens import TYPICAL_CHARS_PER_TOKEN, typical_text_tokens
+from frugalflow.policy.tokens import TYPICAL_CHARS_PER_TOKEN, typical_text_tokens
 
 CHARS_PER_TOKEN = TYPICAL_CHARS_PER_TOKEN
 REQUEST_OVERHEAD_TOKENS = 3

@@ -10,9 +10,9 @@
 * ``store`` — the SQL over ``experiments`` and ``outcomes``.
 """
 
-from app.experiments.analysis import analyze
-from app.experiments.assignment import assign
-from app.experiments.models import (
+from frugalflow.experiments.analysis import analyze
+from frugalflow.experiments.assignment import assign
+from frugalflow.experiments.models import (
     Experiment,
     ExperimentAnalysis,
     ExperimentIn,

@@ -1,6 +1,6 @@
 """The feedback agent: ``llm.feedback`` → ``outcomes`` and ``route_outcomes`` in Postgres.
 
-The topic carries two shapes (``app.experiments.models``): experiment outcomes
+The topic carries two shapes (``frugalflow.experiments.models``): experiment outcomes
 (``FeedbackEvent``) and, with ``"kind": "route_outcome"``, whether the model that served
 a request did the job (``RouteOutcome``)::
 
@@ -32,15 +32,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.events import DeadLetter
-from app.experiments import store
-from app.experiments.models import FeedbackEvent, RouteOutcome
-from app.intake.validate import Reason, dead_letter
-from app.pipeline import Pipeline
-from app.policy.store import insert_route_outcomes
-from app.reports.rollups import Conn
-from app.sink.retry import until_done
-from app.sink.store import connect_store
+from frugalflow.events import DeadLetter
+from frugalflow.experiments import store
+from frugalflow.experiments.models import FeedbackEvent, RouteOutcome
+from frugalflow.intake.validate import Reason, dead_letter
+from frugalflow.pipeline import Pipeline
+from frugalflow.policy.store import insert_route_outcomes
+from frugalflow.reports.rollups import Conn
+from frugalflow.sink.retry import until_done
+from frugalflow.sink.store import connect_store
 
 INVALID_FEEDBACK = "invalid_feedback"
 INVALID_ROUTE_OUTCOME = "invalid_route_outcome"

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from app.experiments import store
-from app.experiments.models import (
+from frugalflow.experiments import store
+from frugalflow.experiments.models import (
     Experiment,
     ExperimentAnalysis,
     MetricAnalysis,
     VariantCounts,
     VariantResult,
 )
-from app.experiments.stats import two_proportion_z, welch_t
-from app.reports.rollups import Conn
+from frugalflow.experiments.stats import two_proportion_z, welch_t
+from frugalflow.reports.rollups import Conn
 
 ALPHA = 0.05
 DEFAULT_MIN_SAMPLE = 100

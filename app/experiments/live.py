@@ -26,14 +26,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.costing.catalog import UnknownModelError, price_of
-from app.events import RequestEvent
-from app.experiments import store
-from app.experiments.assignment import assign
-from app.experiments.models import Experiment, FeedbackEvent
-from app.metrics import EXPERIMENTS_RUNNING
-from app.pipeline import Pipeline, log
-from app.sink.store import CostStore, connect_store
+from frugalflow.costing.catalog import UnknownModelError, price_of
+from frugalflow.events import RequestEvent
+from frugalflow.experiments import store
+from frugalflow.experiments.assignment import assign
+from frugalflow.experiments.models import Experiment, FeedbackEvent
+from frugalflow.metrics import EXPERIMENTS_RUNNING
+from frugalflow.pipeline import Pipeline, log
+from frugalflow.sink.store import CostStore, connect_store
 
 EXPERIMENT_KEY = "frugalflow_experiment"
 

@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
-from app.policy.models import Tier
-from app.policy.tiers import tier_of
+from frugalflow.policy.models import Tier
+from frugalflow.policy.tiers import tier_of
 
 Status = Literal["draft", "running", "paused", "completed"]
 Kind = Literal["impression", "adoption", "conversion", "satisfaction"]

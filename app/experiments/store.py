@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from app.experiments.models import Experiment, ExperimentIn, FeedbackEvent, Status
-from app.reports.rollups import Conn
+from frugalflow.experiments.models import Experiment, ExperimentIn, FeedbackEvent, Status
+from frugalflow.reports.rollups import Conn
 
 _COLUMNS = "id, name, tenant_id, variants, status, created_at"
 

@@ -49,7 +49,7 @@ from typing import Final
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from app.infra.process import (
+from frugalflow.infra.process import (
     LocalServer,
     free_port,
     is_listening,
@@ -124,7 +124,7 @@ def default_cache_dir() -> Path:
 
 def _packaged_pom() -> bytes:
     # Package data, so it also works from an installed wheel (no path into the source tree).
-    return importlib.resources.files("app.infra").joinpath(_POM_RESOURCE).read_bytes()
+    return importlib.resources.files("frugalflow.infra").joinpath(_POM_RESOURCE).read_bytes()
 
 
 def _tail(text: str, lines: int = 40) -> str:
@@ -641,8 +641,10 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m app.infra.apache_kafka [--data-dir D] [--port P] [resolve|run]``."""
-    parser = argparse.ArgumentParser(prog="python -m app.infra.apache_kafka", description=__doc__)
+    """``python -m frugalflow.infra.apache_kafka [--data-dir D] [--port P] [resolve|run]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m frugalflow.infra.apache_kafka", description=__doc__
+    )
     parser.add_argument("command", nargs="?", choices=("resolve", "run"), default="run")
     parser.add_argument("--data-dir", type=Path, default=None, help="default: <cache>/data")
     parser.add_argument("--port", type=int, default=None, help="PLAINTEXT port (default: free)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 
-from app.infra.process import InfraError, apt_install
+from frugalflow.infra.process import InfraError, apt_install
 
 PACKAGES = ("chromium", "chromium-driver")
 _BROWSERS = ("chromium", "chromium-browser")

@@ -43,7 +43,7 @@ from typing import Literal
 
 import asyncpg
 
-from app.infra.process import (
+from frugalflow.infra.process import (
     InfraError,
     LocalServer,
     apt_install,
@@ -517,9 +517,9 @@ async def ensure_postgres(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m app.infra.postgres run``: start a local Postgres and block until Ctrl-C."""
+    """``python -m frugalflow.infra.postgres run``: start a local Postgres and block until Ctrl-C."""
     parser, run = run_parser(
-        "python -m app.infra.postgres", "start a local Postgres and wait for Ctrl-C"
+        "python -m frugalflow.infra.postgres", "start a local Postgres and wait for Ctrl-C"
     )
     run.add_argument("--data-dir", type=Path, default=None, help="cluster dir (default: temporary)")
     run.add_argument("--prefer", choices=STRATEGIES, default="debian")

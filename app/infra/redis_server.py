@@ -30,7 +30,7 @@ import redis.asyncio.retry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from app.infra.process import (
+from frugalflow.infra.process import (
     InfraError,
     LocalServer,
     apt_install,
@@ -256,9 +256,9 @@ async def ensure_redis(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m app.infra.redis_server run``: start a local Redis and block until Ctrl-C."""
+    """``python -m frugalflow.infra.redis_server run``: start a local Redis and block until Ctrl-C."""
     parser, run = run_parser(
-        "python -m app.infra.redis_server", "start a local redis-server and wait for Ctrl-C"
+        "python -m frugalflow.infra.redis_server", "start a local redis-server and wait for Ctrl-C"
     )
     run.add_argument("--data-dir", type=Path, default=None, help="working dir (default: temporary)")
     run.add_argument("--port", type=int, default=None)

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from app.infra.process import (
+from frugalflow.infra.process import (
     InfraError,
     LocalServer,
     can_bind,
@@ -242,9 +242,9 @@ class TansuBroker(LocalServer):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m app.infra.tansu run``: start the demo broker and block until Ctrl-C."""
+    """``python -m frugalflow.infra.tansu run``: start the demo broker and block until Ctrl-C."""
     parser, run = run_parser(
-        "python -m app.infra.tansu", "start a memory-backed Tansu broker and wait for Ctrl-C"
+        "python -m frugalflow.infra.tansu", "start a memory-backed Tansu broker and wait for Ctrl-C"
     )
     run.add_argument("--port", type=int, default=DEFAULT_PORT)
     run.add_argument("--log", type=Path, default=None, help="broker log file (default: temporary)")

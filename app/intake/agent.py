@@ -4,13 +4,13 @@ Dedupe stores where a request id was first seen (``partition:offset``) and when 
 time). A redelivery of that same record after a crash is processed again (its earlier
 output may not have been flushed); a *different* record with the same id within
 ``dedupe_ttl_s`` of the first is a duplicate and is dead-lettered. Older entries are
-deleted a few per event (``app.table_ttl``), so the table holds one TTL of traffic.
+deleted a few per event (``frugalflow.table_ttl``), so the table holds one TTL of traffic.
 
-Then the stream policies decide (``app.intake.policies``): safety, pattern responder,
+Then the stream policies decide (``frugalflow.intake.policies``): safety, pattern responder,
 response cache, router, rate limits and the budget reservation.
 
 A request under a running A/B experiment is served as its variant says and announced by
-an ``impression`` on ``llm.feedback`` (``app.experiments.live``); a variant that cannot
+an ``impression`` on ``llm.feedback`` (``frugalflow.experiments.live``); a variant that cannot
 serve it never gets it rejected: it is served as asked, without the experiment.
 """
 
@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.dispatch.answers import Answer
-from app.events import Admitted, DeadLetter
-from app.experiments.live import trial
-from app.intake.policies import ROUTE_CODES, decide
-from app.intake.validate import Reason, dead_letter, validate_record
-from app.pipeline import Pipeline, log
-from app.table_ttl import Stamp, TableTTL, rebuild_on_recovery, record_time
+from frugalflow.dispatch.answers import Answer
+from frugalflow.events import Admitted, DeadLetter
+from frugalflow.experiments.live import trial
+from frugalflow.intake.policies import ROUTE_CODES, decide
+from frugalflow.intake.validate import Reason, dead_letter, validate_record
+from frugalflow.pipeline import Pipeline, log
+from frugalflow.table_ttl import Stamp, TableTTL, rebuild_on_recovery, record_time
 
 # Index entries looked at per event: one event adds at most one, so the table shrinks
 # back to one TTL of traffic after any backlog.

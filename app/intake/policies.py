@@ -15,9 +15,9 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
-from app.dispatch.answers import Answer, fallback, rejected, served_free
-from app.events import Admitted, Path, RequestEvent, utcnow
-from app.intake.route import (
+from frugalflow.dispatch.answers import Answer, fallback, rejected, served_free
+from frugalflow.events import Admitted, Path, RequestEvent, utcnow
+from frugalflow.intake.route import (
     Route,
     Router,
     RouteRejected,
@@ -25,20 +25,20 @@ from app.intake.route import (
     choose_route,
     default_model,
 )
-from app.pipeline import Pipeline, log
-from app.policy.budget import BudgetBook, scopes_of
-from app.policy.ledger import publish_alerts, warn_deprecated
-from app.policy.models import RouteChoice, SafetyOutcome, TenantPolicy
-from app.policy.patterns import match_pattern
-from app.policy.rate_limit import RateWindows
-from app.policy.response_cache import CachedAnswer, cache_digest, ttl_for
-from app.policy.router import LearningStats, NoRoutableModelError, route_auto
-from app.policy.safety import check_request
-from app.policy.snapshot import NEVER
-from app.policy.tiers import deployment_defaults, tier_of
-from app.policy.tokens import estimate_input_tokens, typical_text_tokens, worst_case_cost
-from app.policy.trimming import trim_history
-from app.providers.base import Usage
+from frugalflow.pipeline import Pipeline, log
+from frugalflow.policy.budget import BudgetBook, scopes_of
+from frugalflow.policy.ledger import publish_alerts, warn_deprecated
+from frugalflow.policy.models import RouteChoice, SafetyOutcome, TenantPolicy
+from frugalflow.policy.patterns import match_pattern
+from frugalflow.policy.rate_limit import RateWindows
+from frugalflow.policy.response_cache import CachedAnswer, cache_digest, ttl_for
+from frugalflow.policy.router import LearningStats, NoRoutableModelError, route_auto
+from frugalflow.policy.safety import check_request
+from frugalflow.policy.snapshot import NEVER
+from frugalflow.policy.tiers import deployment_defaults, tier_of
+from frugalflow.policy.tokens import estimate_input_tokens, typical_text_tokens, worst_case_cost
+from frugalflow.policy.trimming import trim_history
+from frugalflow.providers.base import Usage
 
 # Codes of a variant that cannot be routed: the request is then served without the
 # experiment (any other outcome, e.g. a budget stop, applies to the request as a whole).

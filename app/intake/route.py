@@ -1,6 +1,6 @@
 """Choose provider, model and path for a valid request.
 
-``model: "auto"`` goes to the router (``app.policy.router``) when intake passes one.
+``model: "auto"`` goes to the router (``frugalflow.policy.router``) when intake passes one.
 
 The baseline (``requested_model``) is what the tenant would have called without
 FrugalFlow, so the ``routing`` lever shows what the router saved against it: a pinned
@@ -26,12 +26,12 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from app.costing.catalog import UnknownModelError, price_of
-from app.costing.rates import ModelPrice
-from app.events import RequestEvent
-from app.policy.models import BaselinePolicy, RouteChoice
-from app.policy.tiers import model_for_tier, nearest_model
-from app.settings import Settings
+from frugalflow.costing.catalog import UnknownModelError, price_of
+from frugalflow.costing.rates import ModelPrice
+from frugalflow.events import RequestEvent
+from frugalflow.policy.models import BaselinePolicy, RouteChoice
+from frugalflow.policy.tiers import model_for_tier, nearest_model
+from frugalflow.settings import Settings
 
 Router = Callable[[str], RouteChoice | None]  # provider → choice (None: use the default)
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from pydantic import ValidationError
 
-from app.events import DeadLetter, RequestEvent
+from frugalflow.events import DeadLetter, RequestEvent
 
 
 class Reason(StrEnum):

@@ -1,11 +1,11 @@
-"""``python -m app.mcp``: the MCP server with settings from the environment."""
+"""``python -m frugalflow.mcp``: the MCP server with settings from the environment."""
 
 from __future__ import annotations
 
 import sys
 
-from app.mcp.server import EXIT_USAGE, main_mcp
-from app.settings import SettingsError, load_settings
+from frugalflow.mcp.server import EXIT_USAGE, main_mcp
+from frugalflow.settings import SettingsError, load_settings
 
 
 def main() -> int:

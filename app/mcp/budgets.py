@@ -1,4 +1,4 @@
-"""Budgets as the MCP tools show them; the table is read and written by ``app.reports.budgets``.
+"""Budgets as the MCP tools show them; the table is read and written by ``frugalflow.reports.budgets``.
 
 The tools give "any" service or use case back as ``None`` (the table's ``''``), name the
 tenant ``tenant_id`` and list alert thresholds lowest first. The table is the only place
@@ -13,8 +13,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from app.events import Money
-from app.reports.budgets import Budget
+from frugalflow.events import Money
+from frugalflow.reports.budgets import Budget
 
 LIST_LIMIT = 1000
 

@@ -13,8 +13,8 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from app.reports.models import Dimension
-from app.reports.periods import utc_today
+from frugalflow.reports.models import Dimension
+from frugalflow.reports.periods import utc_today
 
 Tenant = Annotated[str, Field(min_length=1, max_length=128, description="tenant id")]
 Scope = Annotated[

@@ -22,9 +22,9 @@ from mcp.server import Server, ServerRequestContext
 from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 
-from app.mcp.inputs import ToolInputError
-from app.mcp.tools import BY_NAME, TOOLS, Json
-from app.settings import Settings
+from frugalflow.mcp.inputs import ToolInputError
+from frugalflow.mcp.tools import BY_NAME, TOOLS, Json
+from frugalflow.settings import Settings
 
 log = logging.getLogger("frugalflow.mcp")
 

@@ -13,8 +13,8 @@ from typing import Any, Generic
 
 from pydantic import BaseModel
 
-from app.mcp.budgets import LIST_LIMIT, BudgetOut
-from app.mcp.inputs import (
+from frugalflow.mcp.budgets import LIST_LIMIT, BudgetOut
+from frugalflow.mcp.inputs import (
     ArgsT,
     BudgetKey,
     CostSummaryArgs,
@@ -25,9 +25,9 @@ from app.mcp.inputs import (
     input_schema,
     parse_args,
 )
-from app.reports import Totals, budgets, cost_summary, recommendations, savings_by_lever
-from app.reports.rollups import Conn
-from app.reports.spend_status import spend_status
+from frugalflow.reports import Totals, budgets, cost_summary, recommendations, savings_by_lever
+from frugalflow.reports.rollups import Conn
+from frugalflow.reports.spend_status import spend_status
 
 Json = dict[str, Any]
 

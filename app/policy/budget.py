@@ -2,7 +2,7 @@
 
 Why exact: one worker owns every tenant's partition, and intake handles a tenant's
 requests one at a time, so "check, then reserve" needs no lock. A request reserves its
-worst-case cost (``app.policy.tokens.worst_case_cost``) before any provider sees it; the
+worst-case cost (``frugalflow.policy.tokens.worst_case_cost``) before any provider sees it; the
 ledger agent settles the reservation with the real cost when the answer arrives on
 ``llm.responses`` (a failure settles at $0, which releases it). Hence
 
@@ -34,7 +34,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from app.reports.budgets import Budget
+from frugalflow.reports.budgets import Budget
 
 SEP = "\x1f"
 ZERO = Decimal("0")

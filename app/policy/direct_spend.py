@@ -14,7 +14,7 @@ agent runs on the worker that owns the tenant's budget ledger. For each event it
    ``event_id``), so it is in the reports.
 
 A redelivered event is booked once: its id is kept in a table of its own for
-``FRUGALFLOW_DEDUPE_TTL_S`` (pruned a few keys per event, ``app.table_ttl``); the forward
+``FRUGALFLOW_DEDUPE_TTL_S`` (pruned a few keys per event, ``frugalflow.table_ttl``); the forward
 is repeated, which the sink absorbs. The topic carries low volume (direct calls only),
 so the answer path pays nothing for this stage.
 """
@@ -24,12 +24,12 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from app.events import CostEvent, Path
-from app.intake.validate import Reason, dead_letter
-from app.pipeline import Pipeline, raw_topic
-from app.policy.budget import BudgetBook, scopes_of
-from app.policy.ledger import publish_alerts
-from app.table_ttl import Stamp, TableTTL, rebuild_on_recovery, record_time
+from frugalflow.events import CostEvent, Path
+from frugalflow.intake.validate import Reason, dead_letter
+from frugalflow.pipeline import Pipeline, raw_topic
+from frugalflow.policy.budget import BudgetBook, scopes_of
+from frugalflow.policy.ledger import publish_alerts
+from frugalflow.table_ttl import Stamp, TableTTL, rebuild_on_recovery, record_time
 
 TOPIC = "llm.direct-costs"
 PRUNE_BUDGET = 4  # one event adds at most one key

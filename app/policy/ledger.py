@@ -1,6 +1,6 @@
 """The budget ledger's tables and the agent that settles reservations (issue 5, item 1).
 
-Intake reserves (``app.intake.policies``); this per-event agent reads every answer on
+Intake reserves (``frugalflow.intake.policies``); this per-event agent reads every answer on
 ``llm.responses`` and settles the request's reservation with the answer's real cost —
 an error or a rejection settles at $0, which releases it. A redelivered answer finds no
 reservation and changes nothing. Settling is when money becomes *spent*, so this is also
@@ -15,11 +15,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from app.costing.rates import ModelPrice
-from app.events import Alert, ResponseEvent
-from app.metrics import BUDGET_USED_RATIO, tenant_label
-from app.pipeline import Pipeline, log
-from app.policy.budget import AlertDue, BudgetBook, limits_of
+from frugalflow.costing.rates import ModelPrice
+from frugalflow.events import Alert, ResponseEvent
+from frugalflow.metrics import BUDGET_USED_RATIO, tenant_label
+from frugalflow.pipeline import Pipeline, log
+from frugalflow.policy.budget import AlertDue, BudgetBook, limits_of
 
 
 def register(p: Pipeline) -> None:

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 
 from mode import Service
 
-from app.pipeline import Pipeline, log
-from app.policy.snapshot import NEVER, PolicySnapshot
-from app.policy.store import load_snapshot
-from app.sink.store import CostStore
+from frugalflow.pipeline import Pipeline, log
+from frugalflow.policy.snapshot import NEVER, PolicySnapshot
+from frugalflow.policy.store import load_snapshot
+from frugalflow.sink.store import CostStore
 
 STARTUP_TIMEOUT_S = 5.0  # how long a starting worker waits for Postgres
 CONNECT_TIMEOUT_S = 5.0

@@ -33,8 +33,8 @@ from importlib import resources
 
 import yaml
 
-from app.events import RequestEvent
-from app.policy.models import PatternPolicy, PatternRule
+from frugalflow.events import RequestEvent
+from frugalflow.policy.models import PatternPolicy, PatternRule
 
 _DROPPED = {chr(c) for c in range(0xFE00, 0xFE10)}  # emoji/text variation selectors
 
@@ -60,7 +60,9 @@ def normalize(text: str) -> str:
 @cache
 def default_rules() -> tuple[PatternRule, ...]:
     """The packaged rules (app/policy/patterns.yaml), validated once."""
-    text = resources.files("app.policy").joinpath("patterns.yaml").read_text(encoding="utf-8")
+    text = (
+        resources.files("frugalflow.policy").joinpath("patterns.yaml").read_text(encoding="utf-8")
+    )
     document = yaml.safe_load(text)
     return tuple(PatternRule.model_validate(rule) for rule in document["rules"])
 

@@ -46,7 +46,7 @@ PRIORITY: tuple[str, ...] = (
     "payment_card",
     "national_id",
     "phone",
-    "sensitive_keyword",  # not detected here; ranked for merged redactions (app.policy.safety)
+    "sensitive_keyword",  # not detected here; ranked for merged redactions (frugalflow.policy.safety)
 )
 PII_KINDS: frozenset[str] = frozenset(PRIORITY[:-1])
 

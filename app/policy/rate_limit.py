@@ -16,7 +16,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.policy.models import RateLimits
+from frugalflow.policy.models import RateLimits
 
 SEP = "\x1f"
 WINDOW_S = 60

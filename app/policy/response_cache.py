@@ -41,9 +41,9 @@ import redis.asyncio.retry
 from pydantic import BaseModel, ValidationError
 from redis.backoff import NoBackoff
 
-from app.events import RequestEvent, UsageOut
-from app.metrics import CACHE_REQUESTS
-from app.policy.models import CachePolicy
+from frugalflow.events import RequestEvent, UsageOut
+from frugalflow.metrics import CACHE_REQUESTS
+from frugalflow.policy.models import CachePolicy
 
 log = logging.getLogger(__name__)
 

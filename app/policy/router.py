@@ -28,10 +28,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from app.events import RequestEvent
-from app.policy.models import TIERS, RouteChoice, RouterPolicy, Tier
-from app.policy.tiers import cheaper, dearer, nearest_model
-from app.policy.tokens import estimate_input_tokens
+from frugalflow.events import RequestEvent
+from frugalflow.policy.models import TIERS, RouteChoice, RouterPolicy, Tier
+from frugalflow.policy.tiers import cheaper, dearer, nearest_model
+from frugalflow.policy.tokens import estimate_input_tokens
 
 # Length: a long prompt is usually a document to work through; a very long one, a lot of
 # material to reconcile. max_tokens alone is weak (clients default it to 1-4k), so only

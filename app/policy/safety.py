@@ -8,7 +8,7 @@ send — a redacted copy when something was redacted, the same object otherwise 
 What is looked for, and what the tenant's ``SafetyPolicy`` does with it::
 
     email, phone, payment_card,      policy.pii             redact | block | allow
-    national_id, iban, api_key       (app.policy.pii)
+    national_id, iban, api_key       (frugalflow.policy.pii)
     sensitive_keyword                policy.keyword_action  redact | block
                                      (policy.sensitive_keywords: case-insensitive,
                                      whole word or phrase; NFKC, invisible characters
@@ -39,11 +39,11 @@ import re
 from functools import lru_cache
 from typing import Literal
 
-from app.events import RequestEvent
-from app.policy.injection import find_injection
-from app.policy.models import SafetyOutcome, SafetyPolicy
-from app.policy.pii import PII_KINDS, PLACEHOLDERS, Span, find_pii, fold, redact
-from app.policy.scan_cache import Scan, ScanCache
+from frugalflow.events import RequestEvent
+from frugalflow.policy.injection import find_injection
+from frugalflow.policy.models import SafetyOutcome, SafetyPolicy
+from frugalflow.policy.pii import PII_KINDS, PLACEHOLDERS, Span, find_pii, fold, redact
+from frugalflow.policy.scan_cache import Scan, ScanCache
 
 Action = Literal["allow", "flag", "redact", "block"]
 

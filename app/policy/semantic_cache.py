@@ -38,11 +38,11 @@ from typing import Any, NamedTuple
 import numpy as np
 import redis.asyncio
 
-from app.events import RequestEvent
-from app.metrics import CACHE_REQUESTS
-from app.policy.embedding import Embedder, Vector, default_embedder
-from app.policy.models import CachePolicy
-from app.policy.response_cache import (
+from frugalflow.events import RequestEvent
+from frugalflow.metrics import CACHE_REQUESTS
+from frugalflow.policy.embedding import Embedder, Vector, default_embedder
+from frugalflow.policy.models import CachePolicy
+from frugalflow.policy.response_cache import (
     DEFAULT_COOLDOWN_S,
     DEFAULT_TIMEOUT_S,
     NAMESPACE,
@@ -51,7 +51,7 @@ from app.policy.response_cache import (
     normalize_text,
     tenant_prefix,
 )
-from app.policy.semantic_guard import QuestionFeatures, conflicts
+from frugalflow.policy.semantic_guard import QuestionFeatures, conflicts
 
 DEFAULT_THRESHOLD = CachePolicy().semantic_threshold
 MAX_QUESTION_CHARS = 1000  # longer prompts are rarely re-asked in other words

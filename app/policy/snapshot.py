@@ -1,6 +1,6 @@
 """What a worker knows of every tenant's policy and budgets: one immutable snapshot.
 
-A timer (``app.policy.live``) loads a new snapshot from Postgres every few seconds and
+A timer (``frugalflow.policy.live``) loads a new snapshot from Postgres every few seconds and
 replaces ``Pipeline.policy`` with it; intake only reads it, so no request waits on I/O.
 The snapshot is never changed after it is built, which is why it may cache each tenant's
 effective policy inside itself.
@@ -23,8 +23,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.policy.models import TenantPolicy, effective_policy
-from app.reports.budgets import Budget
+from frugalflow.policy.models import TenantPolicy, effective_policy
+from frugalflow.reports.budgets import Budget
 
 log = logging.getLogger("frugalflow")
 

@@ -29,14 +29,14 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from app.costing.catalog import UnknownModelError, price_of
-from app.events import utcnow
-from app.experiments.models import RouteOutcome
-from app.policy.models import BaselinePolicy, effective_policy
-from app.policy.snapshot import PolicySnapshot
-from app.policy.tiers import tier_models_problems
-from app.reports.budgets import Budget, list_budgets
-from app.reports.rollups import Conn
+from frugalflow.costing.catalog import UnknownModelError, price_of
+from frugalflow.events import utcnow
+from frugalflow.experiments.models import RouteOutcome
+from frugalflow.policy.models import BaselinePolicy, effective_policy
+from frugalflow.policy.snapshot import PolicySnapshot
+from frugalflow.policy.tiers import tier_models_problems
+from frugalflow.reports.budgets import Budget, list_budgets
+from frugalflow.reports.rollups import Conn
 
 LEARNING_WINDOW_DAYS = 30  # UTC days, today included
 

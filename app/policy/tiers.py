@@ -28,11 +28,11 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, cast
 
-from app.costing.catalog import ModelPrice, UnknownModelError, price_of, priced_models
-from app.policy.models import TIERS, Tier
+from frugalflow.costing.catalog import ModelPrice, UnknownModelError, price_of, priced_models
+from frugalflow.policy.models import TIERS, Tier
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from frugalflow.settings import Settings
 
 # provider → tier → model, as in ``RouterPolicy.tier_models`` (plain str keys accepted too).
 TierModels = Mapping[str, Mapping[Tier, str]] | Mapping[str, Mapping[str, str]]

@@ -21,10 +21,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import ROUND_CEILING, Decimal
 
-from app.costing.calculator import QUANTUM
-from app.costing.catalog import price_of
-from app.costing.rates import Mode
-from app.events import Message
+from frugalflow.costing.calculator import QUANTUM
+from frugalflow.costing.catalog import price_of
+from frugalflow.costing.rates import Mode
+from frugalflow.events import Message
 
 REQUEST_OVERHEAD_TOKENS = 3
 MESSAGE_OVERHEAD_TOKENS = 4

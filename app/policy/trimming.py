@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.events import Message
-from app.policy.tokens import estimate_message_tokens
+from frugalflow.events import Message
+from frugalflow.policy.tokens import estimate_message_tokens
 
 
 def trim_history(

@@ -28,8 +28,8 @@ from anthropic.types.messages import (
 )
 from anthropic.types.messages.batch_create_params import Request as BatchRequestParam
 
-from app.providers import prompt_cache
-from app.providers.base import (
+from frugalflow.providers import prompt_cache
+from frugalflow.providers.base import (
     BatchPoll,
     BatchState,
     CachingStrategy,
@@ -39,7 +39,7 @@ from app.providers.base import (
     ProviderError,
     Usage,
 )
-from app.providers.errors import (
+from frugalflow.providers.errors import (
     ErrorCode,
     RetryPolicy,
     call_with_retries,
@@ -48,7 +48,7 @@ from app.providers.errors import (
     failure_result,
     retry_if_not_processed,
 )
-from app.providers.ids import safe_custom_id
+from frugalflow.providers.ids import safe_custom_id
 
 
 class AnthropicAdapter:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-from app.costing.rates import Mode
+from frugalflow.costing.rates import Mode
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,8 +37,8 @@ from typing import Final
 
 from prometheus_client import Gauge
 
-from app.providers.base import ChatResult, ProviderError
-from app.providers.errors import ErrorCode, is_retryable
+from frugalflow.providers.base import ChatResult, ProviderError
+from frugalflow.providers.errors import ErrorCode, is_retryable
 
 log = logging.getLogger("frugalflow.circuit")
 

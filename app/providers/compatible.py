@@ -36,7 +36,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.policy.models import Tier
+from frugalflow.policy.models import Tier
 
 BUILT_IN = ("anthropic", "openai", "gemini")  # own adapters and settings, never list entries
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"

@@ -22,7 +22,7 @@ from typing import Literal
 
 import openai
 
-from app.providers.base import (
+from frugalflow.providers.base import (
     BatchPoll,
     CachingStrategy,
     Capabilities,
@@ -30,15 +30,15 @@ from app.providers.base import (
     ChatResult,
     ProviderError,
 )
-from app.providers.errors import ErrorCode, RetryPolicy, call_with_retries, failure_result
-from app.providers.openai_adapter import (
+from frugalflow.providers.errors import ErrorCode, RetryPolicy, call_with_retries, failure_result
+from frugalflow.providers.openai_adapter import (
     OpenAIAdapter,
     chat_completion_text,
     chat_success,
     chat_usage,
 )
-from app.providers.reported_cost import reported_cost
-from app.providers.vendor_ids import wire_id
+from frugalflow.providers.reported_cost import reported_cost
+from frugalflow.providers.vendor_ids import wire_id
 
 USAGE_ACCOUNTING = {"usage": {"include": True}}
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from app.providers.compatible import SHIPPED, CompatibleProvider, effective_entries
-from app.settings import Settings
+from frugalflow.providers.compatible import SHIPPED, CompatibleProvider, effective_entries
+from frugalflow.settings import Settings
 
 EMULATOR_KEY = "emulator-key"  # the emulator accepts any key; never a real secret
 # The emulator serves each shipped gateway at a path of its own (app/emulator/compatible_api.py).

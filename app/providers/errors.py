@@ -24,7 +24,7 @@ import aiohttp
 import anthropic
 import openai
 
-from app.providers.base import ChatRequest, ChatResult, ProviderError
+from frugalflow.providers.base import ChatRequest, ChatResult, ProviderError
 
 T = TypeVar("T")
 

@@ -38,7 +38,7 @@ from typing import Any
 
 import httpx
 
-from app.providers.base import (
+from frugalflow.providers.base import (
     BATCH_MARKER,
     BatchPoll,
     BatchState,
@@ -49,7 +49,7 @@ from app.providers.base import (
     ProviderError,
     Usage,
 )
-from app.providers.errors import (
+from frugalflow.providers.errors import (
     ErrorCode,
     RetryPolicy,
     call_with_retries,
@@ -60,7 +60,7 @@ from app.providers.errors import (
     parse_retry_after,
     retry_if_not_processed,
 )
-from app.providers.ids import safe_custom_id
+from frugalflow.providers.ids import safe_custom_id
 
 # Request tiers the Gemini API bills apart (``serviceTier``; absent = standard).
 SERVICE_TIERS = ("flex", "priority")

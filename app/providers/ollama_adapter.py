@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from app.providers.compatible_adapter import OpenAICompatibleAdapter
-from app.providers.errors import RetryPolicy
+from frugalflow.providers.compatible_adapter import OpenAICompatibleAdapter
+from frugalflow.providers.errors import RetryPolicy
 
 MODEL_PREFIX = "ollama/"
 DEFAULT_API_KEY = "ollama"  # Ollama ignores the key; the SDK requires one

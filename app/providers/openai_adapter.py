@@ -25,8 +25,8 @@ import openai
 from openai.types import Batch
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
-from app.costing.rates import Mode
-from app.providers.base import (
+from frugalflow.costing.rates import Mode
+from frugalflow.providers.base import (
     BATCH_MARKER,
     BatchPoll,
     BatchState,
@@ -37,7 +37,7 @@ from app.providers.base import (
     ProviderError,
     Usage,
 )
-from app.providers.errors import (
+from frugalflow.providers.errors import (
     ErrorCode,
     RetryPolicy,
     call_with_retries,
@@ -47,8 +47,8 @@ from app.providers.errors import (
     failure_result,
     retry_if_not_processed,
 )
-from app.providers.ids import safe_custom_id
-from app.providers.prompt_cache import openai_cache_key
+from frugalflow.providers.ids import safe_custom_id
+from frugalflow.providers.prompt_cache import openai_cache_key
 
 CHAT_ENDPOINT: Final[Literal["/v1/chat/completions"]] = "/v1/chat/completions"
 BATCH_STATES = {

@@ -31,8 +31,8 @@ from typing import Final
 
 from anthropic.types import CacheControlEphemeralParam
 
-from app.costing.catalog import price_of
-from app.providers.base import ChatMessage
+from frugalflow.costing.catalog import price_of
+from frugalflow.providers.base import ChatMessage
 
 MAX_BREAKPOINTS: Final = 4  # Anthropic rejects a request with more
 CHARS_PER_TOKEN_ESTIMATE: Final = 4

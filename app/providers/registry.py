@@ -13,10 +13,10 @@ Which providers can batch comes from each adapter class's ``capabilities``.
 
 from __future__ import annotations
 
-from app.providers.base import Capabilities, ProviderAdapter
-from app.providers.compatible import BUILT_IN, SHIPPED
-from app.providers.endpoints import EMULATOR_KEY, Endpoint, endpoints
-from app.settings import Settings
+from frugalflow.providers.base import Capabilities, ProviderAdapter
+from frugalflow.providers.compatible import BUILT_IN, SHIPPED
+from frugalflow.providers.endpoints import EMULATOR_KEY, Endpoint, endpoints
+from frugalflow.settings import Settings
 
 __all__ = ["EMULATOR_KEY", "PROVIDERS", "ProviderNotConfigured", "ProviderRegistry"]
 
@@ -35,22 +35,22 @@ def adapter_class(provider: str) -> type[ProviderAdapter]:
     Any name that is not built in is a named OpenAI-compatible provider.
     """
     if provider == "anthropic":
-        from app.providers.anthropic_adapter import AnthropicAdapter
+        from frugalflow.providers.anthropic_adapter import AnthropicAdapter
 
         return AnthropicAdapter
     if provider == "openai":
-        from app.providers.openai_adapter import OpenAIAdapter
+        from frugalflow.providers.openai_adapter import OpenAIAdapter
 
         return OpenAIAdapter
     if provider == "gemini":
-        from app.providers.gemini_adapter import GeminiAdapter
+        from frugalflow.providers.gemini_adapter import GeminiAdapter
 
         return GeminiAdapter
     if provider == "ollama":
-        from app.providers.ollama_adapter import OllamaAdapter
+        from frugalflow.providers.ollama_adapter import OllamaAdapter
 
         return OllamaAdapter
-    from app.providers.compatible_adapter import OpenAICompatibleAdapter
+    from frugalflow.providers.compatible_adapter import OpenAICompatibleAdapter
 
     return OpenAICompatibleAdapter
 
@@ -139,7 +139,7 @@ class ProviderRegistry:
         api_key, base_url = creds
         timeout = self._settings.provider_timeout_s
         if provider == "anthropic":
-            from app.providers.anthropic_adapter import AnthropicAdapter
+            from frugalflow.providers.anthropic_adapter import AnthropicAdapter
 
             return AnthropicAdapter(
                 api_key=api_key,
@@ -148,10 +148,10 @@ class ProviderRegistry:
                 batch_cache_ttl_1h=self._settings.anthropic_batch_cache_ttl_1h,
             )
         if provider == "gemini":
-            from app.providers.gemini_adapter import GeminiAdapter
+            from frugalflow.providers.gemini_adapter import GeminiAdapter
 
             return GeminiAdapter(api_key=api_key, base_url=base_url, timeout_s=timeout)
-        from app.providers.openai_adapter import OpenAIAdapter
+        from frugalflow.providers.openai_adapter import OpenAIAdapter
 
         return OpenAIAdapter(api_key=api_key, base_url=base_url, timeout_s=timeout)
 
@@ -159,13 +159,13 @@ class ProviderRegistry:
         entry, timeout = endpoint.entry, self._settings.provider_timeout_s
         key = endpoint.api_key.get_secret_value()
         if entry.name == "ollama":
-            from app.providers.ollama_adapter import OllamaAdapter
+            from frugalflow.providers.ollama_adapter import OllamaAdapter
 
             return OllamaAdapter(
                 endpoint.base_url, key, timeout, max_tokens_param=entry.max_tokens_param,
                 reports_cost=entry.reports_cost, vendor_models=entry.vendor_models,
             )  # fmt: skip
-        from app.providers.compatible_adapter import OpenAICompatibleAdapter
+        from frugalflow.providers.compatible_adapter import OpenAICompatibleAdapter
 
         return OpenAICompatibleAdapter(
             entry.name, endpoint.base_url, key, timeout, max_tokens_param=entry.max_tokens_param,

@@ -3,12 +3,12 @@
 Pure async functions over an asyncpg connection or pool, returning pydantic models with
 ``Decimal`` money. Date ranges are inclusive UTC days. Summaries, spend and
 recommendations read the ``cost_rollups`` kept by the sink; the CSV export streams raw
-``cost_events`` through a server-side cursor. ``app.reports.budgets`` reads and writes the
+``cost_events`` through a server-side cursor. ``frugalflow.reports.budgets`` reads and writes the
 ``budgets`` table for every surface (import it as a module).
 """
 
-from app.reports.export import EXPORT_COLUMNS, export_rows
-from app.reports.models import (
+from frugalflow.reports.export import EXPORT_COLUMNS, export_rows
+from frugalflow.reports.models import (
     DIMENSIONS,
     CostSummary,
     DailySpend,
@@ -20,9 +20,9 @@ from app.reports.models import (
     SummaryRow,
     Totals,
 )
-from app.reports.recommendations import recommendations
-from app.reports.spend import daily_spend, forecast_month, project_month
-from app.reports.summary import cost_summary, savings_by_lever
+from frugalflow.reports.recommendations import recommendations
+from frugalflow.reports.spend import daily_spend, forecast_month, project_month
+from frugalflow.reports.summary import cost_summary, savings_by_lever
 
 __all__ = [
     "DIMENSIONS",

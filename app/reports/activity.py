@@ -11,9 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from app.events import Money
-from app.reports.periods import utc_bounds
-from app.reports.rollups import Conn
+from frugalflow.events import Money
+from frugalflow.reports.periods import utc_bounds
+from frugalflow.reports.rollups import Conn
 
 BatchState = Literal["submitting", "submitted", "done"]
 BatchFilter = Literal["pending", "done", "all"]

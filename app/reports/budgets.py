@@ -33,8 +33,8 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.events import Money, utcnow
-from app.reports.rollups import Conn
+from frugalflow.events import Money, utcnow
+from frugalflow.reports.rollups import Conn
 
 _COLUMNS = (
     "tenant_id, service, use_case, daily_limit_usd, monthly_limit_usd, alert_thresholds,"

@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from app.reports.periods import utc_bounds
+from frugalflow.reports.periods import utc_bounds
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     "event_id", "request_id", "tenant_id", "service", "use_case", "provider", "model", "path",

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.events import Money, Savings
+from frugalflow.events import Money, Savings
 
 Dimension = Literal["tenant", "provider", "model", "service", "use_case", "path", "day"]
 DIMENSIONS: tuple[Dimension, ...] = (

@@ -38,10 +38,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from app.costing.catalog import ModelPrice, UnknownModelError, catalog, price_of
-from app.reports.models import Recommendation, RecommendationKind
-from app.reports.periods import month_factor
-from app.reports.rollups import Conn
+from frugalflow.costing.catalog import ModelPrice, UnknownModelError, catalog, price_of
+from frugalflow.reports.models import Recommendation, RecommendationKind
+from frugalflow.reports.periods import month_factor
+from frugalflow.reports.rollups import Conn
 
 CONFIDENCE_HALF_REQUESTS = 100  # requests at which confidence reaches 0.5
 LOW_CACHE_SHARE = Decimal("0.10")

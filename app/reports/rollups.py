@@ -12,8 +12,8 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from app.events import Savings
-from app.reports.models import Totals
+from frugalflow.events import Savings
+from frugalflow.reports.models import Totals
 
 # Anything with asyncpg's ``fetch``: a connection or a pool.
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
-from app.reports.models import DailySpend, MonthForecast
-from app.reports.periods import utc_today
-from app.reports.rollups import Conn
+from frugalflow.reports.models import DailySpend, MonthForecast
+from frugalflow.reports.periods import utc_today
+from frugalflow.reports.rollups import Conn
 
 FORECAST_WINDOW_DAYS = 7
 

@@ -3,7 +3,7 @@
 Each budget covers the tenant's spend in its scope (a service and/or use case, or all of
 it). Per limit the state is ``ok``, ``warning`` (at or past the lowest alert threshold),
 ``over_limit`` (at or past the limit) or ``hard_stop`` (at or past ``hard_stop_ratio`` x
-the limit). The month-end forecast is the reports' (``app.reports.spend``): the average
+the limit). The month-end forecast is the reports' (``frugalflow.reports.spend``): the average
 daily cost of the last 7 days times the days in the month.
 """
 
@@ -17,12 +17,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from app.events import Money
-from app.reports.budgets import Budget, list_budgets
-from app.reports.models import DailySpend, MonthForecast, percent_of
-from app.reports.periods import utc_today
-from app.reports.rollups import Conn
-from app.reports.spend import FORECAST_WINDOW_DAYS, project_month
+from frugalflow.events import Money
+from frugalflow.reports.budgets import Budget, list_budgets
+from frugalflow.reports.models import DailySpend, MonthForecast, percent_of
+from frugalflow.reports.periods import utc_today
+from frugalflow.reports.rollups import Conn
+from frugalflow.reports.spend import FORECAST_WINDOW_DAYS, project_month
 
 State = Literal["ok", "warning", "over_limit", "hard_stop"]
 _SEVERITY: tuple[State, ...] = ("ok", "warning", "over_limit", "hard_stop")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TypeGuard
 
-from app.reports.models import (
+from frugalflow.reports.models import (
     DIMENSIONS,
     CostSummary,
     Dimension,
@@ -16,7 +16,7 @@ from app.reports.models import (
     Totals,
     percent_of,
 )
-from app.reports.rollups import (
+from frugalflow.reports.rollups import (
     ATTRIBUTIONS,
     DIMENSION_COLUMNS,
     LEVERS,

@@ -27,11 +27,16 @@ from typing import Any, TypeVar
 import asyncpg
 from pydantic import BaseModel, ValidationError
 
-from app.events import Alert, ResponseEvent, Status
-from app.pipeline import Pipeline, log
-from app.sink.activity_store import BatchSlice, insert_alerts, insert_rejections, upsert_batches
-from app.sink.store import connect_store
-from app.sink.topic_sink import Record, TopicSink
+from frugalflow.events import Alert, ResponseEvent, Status
+from frugalflow.pipeline import Pipeline, log
+from frugalflow.sink.activity_store import (
+    BatchSlice,
+    insert_alerts,
+    insert_rejections,
+    upsert_batches,
+)
+from frugalflow.sink.store import connect_store
+from frugalflow.sink.topic_sink import Record, TopicSink
 
 M = TypeVar("M", bound=BaseModel)
 Write = Callable[[asyncpg.Pool, Sequence[Any]], Awaitable[None]]

@@ -16,7 +16,7 @@ from typing import Literal
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 
-from app.events import Alert, ResponseEvent
+from frugalflow.events import Alert, ResponseEvent
 
 
 class _Tenant(BaseModel):
@@ -32,7 +32,7 @@ class _Member(BaseModel):
 
 
 class BatchSlice(BaseModel):
-    """What the console needs of an ``llm.batches`` record (``app.events.BatchRecord``):
+    """What the console needs of an ``llm.batches`` record (``frugalflow.events.BatchRecord``):
     its state and size, not the requests themselves (a record holds up to 16 MiB of them)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)

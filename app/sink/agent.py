@@ -1,4 +1,4 @@
-"""The cost sink's place in the worker: a task that runs ``app.sink.consumer.cost_sink``.
+"""The cost sink's place in the worker: a task that runs ``frugalflow.sink.consumer.cost_sink``.
 
 The sink reads ``llm.cost-events`` with its own consumer (app/sink/topic_sink.py says why
 and how nothing is lost or counted twice); it starts with the worker and stops with it.
@@ -6,9 +6,9 @@ and how nothing is lost or counted twice); it starts with the worker and stops w
 
 from __future__ import annotations
 
-from app.pipeline import Pipeline
-from app.sink.consumer import cost_sink
-from app.sink.store import connect_store
+from frugalflow.pipeline import Pipeline
+from frugalflow.sink.consumer import cost_sink
+from frugalflow.sink.store import connect_store
 
 
 def register(p: Pipeline) -> None:

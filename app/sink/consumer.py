@@ -3,7 +3,7 @@
 A ``TopicSink`` (app/sink/topic_sink.py: its own consumer group ``<app id>-cost-sink``,
 offsets committed in order after Postgres has the rows). A corrupt record is
 dead-lettered (``corrupt_internal_record``) and passed. Each write inserts the batch in
-one idempotent statement (``app.sink.store``) and counts in Prometheus only the rows
+one idempotent statement (``frugalflow.sink.store``) and counts in Prometheus only the rows
 Postgres newly inserted, so a redelivered event is neither stored nor counted twice.
 """
 
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from app.events import CostEvent, DeadLetter
-from app.pipeline import parse_record
-from app.settings import Settings
-from app.sink.metrics import count
-from app.sink.store import CostStore
-from app.sink.topic_sink import Record, TopicSink
+from frugalflow.events import CostEvent, DeadLetter
+from frugalflow.pipeline import parse_record
+from frugalflow.settings import Settings
+from frugalflow.sink.metrics import count
+from frugalflow.sink.store import CostStore
+from frugalflow.sink.topic_sink import Record, TopicSink
 
 NAME = "cost-sink"
 

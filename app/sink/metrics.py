@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from app import metrics
-from app.events import CostEvent
+from frugalflow import metrics
+from frugalflow.events import CostEvent
 
 TOKEN_CLASSES = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
 

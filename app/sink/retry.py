@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from app import metrics
+from frugalflow import metrics
 
 log = logging.getLogger("frugalflow")
 

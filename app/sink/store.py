@@ -16,8 +16,8 @@ from importlib import resources
 import asyncpg
 from pydantic import SecretStr
 
-from app.events import CostEvent
-from app.sink.retry import until_done
+from frugalflow.events import CostEvent
+from frugalflow.sink.retry import until_done
 
 _MIGRATION_LOCK = 0x46464C57  # "FFLW": one advisory lock id for the whole project
 
@@ -156,6 +156,6 @@ async def connect_store(database_url: SecretStr | None, *, max_size: int = 4) ->
 
 
 def _migrations() -> list[tuple[str, str]]:
-    folder = resources.files("app.sink").joinpath("migrations")
+    folder = resources.files("frugalflow.sink").joinpath("migrations")
     files = [f for f in folder.iterdir() if f.name.endswith(".sql")]
     return sorted((f.name, f.read_text()) for f in files)

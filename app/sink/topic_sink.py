@@ -10,7 +10,7 @@ Nothing lost, nothing written twice:
 * offsets are committed only after Postgres has every record up to them: while up to
   ``IN_FLIGHT`` writes run, the next batch is read and parsed (so batches grow with the
   load), and offsets are committed in order, oldest write first;
-* while Postgres is away a write is retried with backoff (``app.sink.retry``) and
+* while Postgres is away a write is retried with backoff (``frugalflow.sink.retry``) and
   nothing is committed; a rebalance or restart reads the uncommitted records again, and
   every write is idempotent (on ``event_id``, an alert's id, a batch slice's key).
 
@@ -33,8 +33,8 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
-from app.settings import Settings
-from app.sink.retry import until_done
+from frugalflow.settings import Settings
+from frugalflow.sink.retry import until_done
 
 log = logging.getLogger("frugalflow")
 

@@ -20,7 +20,7 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from app.infra.process import free_port
+from frugalflow.infra.process import free_port
 
 
 @dataclass

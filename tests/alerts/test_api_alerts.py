@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from app.alerts.store import DeliveryStore
-from app.api import create_app
-from app.events import Alert
-from app.sink.store import CostStore
+from frugalflow.alerts.store import DeliveryStore
+from frugalflow.api import create_app
+from frugalflow.events import Alert
+from frugalflow.sink.store import CostStore
 from tests.api.helpers import api_settings, auth
 
 pytestmark = [pytest.mark.postgres]

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from app.alerts.signing import HEADER, verify
+from frugalflow.alerts.signing import HEADER, verify
 from tests.alerts.receivers import HttpReceiver, SmtpReceiver, channel_config
 
 SECRET = "whsec_cli_secret"
@@ -16,7 +16,7 @@ SECRET = "whsec_cli_secret"
 async def frugalflow(*args: str, channels: dict[str, object]) -> tuple[int, str, str]:
     env = {**os.environ, "FRUGALFLOW_ALERT_CHANNELS": json.dumps(channels)}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", *args, env=env,
+        sys.executable, "-m", "frugalflow.cli", *args, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await asyncio.wait_for(proc.communicate(), 60)

@@ -17,16 +17,16 @@ import asyncpg
 import httpx
 import pytest
 
-from app.alerts.channels import parse_channels
-from app.alerts.delivery import Deliverer
-from app.alerts.errors import DeliveryError
-from app.alerts.signing import HEADER, verify
-from app.alerts.smtp import send_email
-from app.alerts.store import DeliveryStore
-from app.alerts.webhooks import send_pagerduty, send_slack, send_webhook
-from app.events import Alert
-from app.settings import load_settings
-from app.sink.store import CostStore
+from frugalflow.alerts.channels import parse_channels
+from frugalflow.alerts.delivery import Deliverer
+from frugalflow.alerts.errors import DeliveryError
+from frugalflow.alerts.signing import HEADER, verify
+from frugalflow.alerts.smtp import send_email
+from frugalflow.alerts.store import DeliveryStore
+from frugalflow.alerts.webhooks import send_pagerduty, send_slack, send_webhook
+from frugalflow.events import Alert
+from frugalflow.settings import load_settings
+from frugalflow.sink.store import CostStore
 from tests.alerts.receivers import HttpReceiver, SmtpReceiver, channel_config
 
 pytestmark = [pytest.mark.postgres]

@@ -9,8 +9,8 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from app.api import create_app
-from app.sink.store import CostStore
+from frugalflow.api import create_app
+from frugalflow.sink.store import CostStore
 from tests.api.helpers import api_settings
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.settings import Settings
+from frugalflow.settings import Settings
 
 ADMIN = "admin-secret-token"
 READONLY = "readonly-secret-token"

@@ -25,10 +25,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from app.api import create_app, openapi_document
-from app.api.app import OPERATIONS
-from app.infra.process import free_port
-from app.sink.store import CostStore
+from frugalflow.api import create_app, openapi_document
+from frugalflow.api.app import OPERATIONS
+from frugalflow.infra.process import free_port
+from frugalflow.sink.store import CostStore
 from tests.api.helpers import api_settings, auth
 
 DOCUMENT = openapi_document()

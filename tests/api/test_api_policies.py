@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from app.api import openapi_document
-from app.policy.models import TenantPolicy
-from app.policy.store import load_snapshot
-from app.sink.store import CostStore
+from frugalflow.api import openapi_document
+from frugalflow.policy.models import TenantPolicy
+from frugalflow.policy.store import load_snapshot
+from frugalflow.sink.store import CostStore
 from tests.api.helpers import READONLY, auth
 
 Client = TestClient[Any, Any]

@@ -12,10 +12,10 @@ import pytest
 import redis.asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
-from app.api import create_app
-from app.events import UsageOut
-from app.policy.response_cache import CachedAnswer, ResponseCache
-from app.sink.store import CostStore
+from frugalflow.api import create_app
+from frugalflow.events import UsageOut
+from frugalflow.policy.response_cache import CachedAnswer, ResponseCache
+from frugalflow.sink.store import CostStore
 from tests.api.helpers import ADMIN, READONLY, api_settings, auth
 from tests.reports.factories import event
 

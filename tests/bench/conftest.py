@@ -1,6 +1,6 @@
 """The benches run in-process through ``main([...])`` on the suite's real Kafka and Postgres.
 
-Each bench starts its own worker and emulator (``app.bench.runner.bench_stack``) on
+Each bench starts its own worker and emulator (``frugalflow.bench.runner.bench_stack``) on
 fresh topics and a scratch schema.
 """
 

@@ -8,14 +8,14 @@ from decimal import Decimal
 
 import pytest
 
-from app.bench import workloads
-from app.bench.cost_floor import floor_gap, per_million, reference_costs, shape_costs
-from app.cli import main
-from app.costing.calculator import cost_and_savings
-from app.costing.catalog import price_of
-from app.emulator.tokens import MESSAGE_OVERHEAD_TOKENS, REQUEST_OVERHEAD_TOKENS, text_tokens
-from app.providers.base import Usage
-from app.reports.rollups import LEVERS
+from frugalflow.bench import workloads
+from frugalflow.bench.cost_floor import floor_gap, per_million, reference_costs, shape_costs
+from frugalflow.cli import main
+from frugalflow.costing.calculator import cost_and_savings
+from frugalflow.costing.catalog import price_of
+from frugalflow.emulator.tokens import MESSAGE_OVERHEAD_TOKENS, REQUEST_OVERHEAD_TOKENS, text_tokens
+from frugalflow.providers.base import Usage
+from frugalflow.reports.rollups import LEVERS
 from tests.bench.support import by_first_column, rows, run_json
 
 

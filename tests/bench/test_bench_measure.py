@@ -8,9 +8,15 @@ from decimal import Decimal
 
 import pytest
 
-from app.bench.measure import ProcessMeter, cpu_seconds, peak_rss_bytes, percentile, rss_bytes
-from app.bench.report import BenchReport
-from app.cli_reports.table import Column
+from frugalflow.bench.measure import (
+    ProcessMeter,
+    cpu_seconds,
+    peak_rss_bytes,
+    percentile,
+    rss_bytes,
+)
+from frugalflow.bench.report import BenchReport
+from frugalflow.cli_reports.table import Column
 
 
 def test_percentile_interpolates_between_ranks() -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.bench.measure import MIB, ProcessUsage, Sample
-from app.bench.memory import MemoryRun, _render, flatness, table_ttls
-from app.bench.report import BenchReport
-from app.infra.process import is_listening
-from app.settings import load_settings
+from frugalflow.bench.measure import MIB, ProcessUsage, Sample
+from frugalflow.bench.memory import MemoryRun, _render, flatness, table_ttls
+from frugalflow.bench.report import BenchReport
+from frugalflow.infra.process import is_listening
+from frugalflow.settings import load_settings
 from tests.bench.support import rows, run_json
 
 

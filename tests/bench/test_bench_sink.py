@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.bench.sink import synthetic_events
-from app.cli import main
+from frugalflow.bench.sink import synthetic_events
+from frugalflow.cli import main
 from tests.bench.support import bench_schemas, by_first_column, rows, run_json
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.cli import main
+from frugalflow.cli import main
 from tests.bench.support import bench_schemas, bench_topics, by_first_column, rows, run_json
 
 

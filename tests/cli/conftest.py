@@ -14,8 +14,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from app.events import CostEvent
-from app.sink.store import CostStore
+from frugalflow.events import CostEvent
+from frugalflow.sink.store import CostStore
 
 
 async def _execute(dsn: str, sql: str, *args: Any) -> None:

@@ -9,11 +9,11 @@ from typing import cast
 
 import pytest
 
-from app.cli import main
-from app.experiments import Experiment, ExperimentIn, FeedbackEvent, Variant, store
-from app.experiments.analysis import analyze_stored
-from app.experiments.models import Kind
-from app.sink.store import CostStore
+from frugalflow.cli import main
+from frugalflow.experiments import Experiment, ExperimentIn, FeedbackEvent, Variant, store
+from frugalflow.experiments.analysis import analyze_stored
+from frugalflow.experiments.models import Kind
+from frugalflow.sink.store import CostStore
 from tests.cli.test_reports_cli import UNREACHABLE
 
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from app.cli import main
-from app.costing.catalog import PRICING_FILE_ENV, catalog, reload_catalog
-from app.costing.catalog_parse import parse_pricing
-from app.costing.litellm import PROVIDER_KEYS, table_key
-from app.costing.rates import MODES, PER_TOKEN, TOKEN_CLASSES, ModelPrice, Rates
+from frugalflow.cli import main
+from frugalflow.costing.catalog import PRICING_FILE_ENV, catalog, reload_catalog
+from frugalflow.costing.catalog_parse import parse_pricing
+from frugalflow.costing.litellm import PROVIDER_KEYS, table_key
+from frugalflow.costing.rates import MODES, PER_TOKEN, TOKEN_CLASSES, ModelPrice, Rates
 
 CLASS_FIELDS = {
     "input": "input_cost_per_token",

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import app.demo.stack
-from app.cli import main
+import frugalflow.demo.stack
+from frugalflow.cli import main
 
 
 def _request(i: int) -> dict[str, object]:
@@ -72,7 +72,7 @@ def test_malformed_line_exits_2_before_starting_anything(
     def never(*args: object, **kwargs: object) -> None:
         raise AssertionError("the stack must not start for a bad workload")
 
-    monkeypatch.setattr(app.demo.stack, "LocalStack", never)
+    monkeypatch.setattr(frugalflow.demo.stack, "LocalStack", never)
     bad = _request(2)
     del bad["messages"]
     lines = [json.dumps(_request(1)), json.dumps(_request(0)), json.dumps(bad)]

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
-from app.events import Path as AnswerPath
+from frugalflow.cli import main
+from frugalflow.events import Path as AnswerPath
 from tests.cli.conftest import execute, insert
 from tests.reports.factories import event
 
@@ -169,7 +169,7 @@ def test_exit_codes_as_a_subprocess(tmp_path: Path) -> None:
     env["DATABASE_URL"] = UNREACHABLE
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "app.cli", *args], env=env,
+        return subprocess.run([sys.executable, "-m", "frugalflow.cli", *args], env=env,
                               capture_output=True, text=True, timeout=60)  # fmt: skip
 
     down = run("status", "--json")
@@ -185,5 +185,5 @@ def test_exit_codes_as_a_subprocess(tmp_path: Path) -> None:
 
 def test_api_command_is_wired(monkeypatch: pytest.MonkeyPatch) -> None:
     called: list[object] = []
-    monkeypatch.setattr("app.api.main_api", lambda settings: called.append(settings) or 0)
+    monkeypatch.setattr("frugalflow.api.main_api", lambda settings: called.append(settings) or 0)
     assert main(["api"]) == 0 and len(called) == 1

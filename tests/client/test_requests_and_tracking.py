@@ -16,7 +16,7 @@ import pytest
 from anthropic.types import Message
 from openai.types.chat import ChatCompletion
 
-from app.client import (
+from frugalflow.client import (
     ClientConfig,
     ClientError,
     ClientNotStarted,
@@ -24,12 +24,12 @@ from app.client import (
     InvalidRequest,
     TrackingError,
 )
-from app.client.requests import build_request, encode_checked
-from app.client.sdk_usage import read_response
-from app.client.track import CostTracker, cost_event
-from app.costing.calculator import cost_and_savings
-from app.events import Path
-from app.intake.validate import Reason
+from frugalflow.client.requests import build_request, encode_checked
+from frugalflow.client.sdk_usage import read_response
+from frugalflow.client.track import CostTracker, cost_event
+from frugalflow.costing.calculator import cost_and_savings
+from frugalflow.events import Path
+from frugalflow.intake.validate import Reason
 
 MARKER = {"frugalflow_client": "svc", "frugalflow_instance": "svc-1"}
 

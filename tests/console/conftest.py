@@ -7,7 +7,7 @@ answers, repeated questions for the response cache, a budget small enough to rai
 and hard stops, a rate limit, an injection attempt, a tenant id that looks like HTML, an
 experiment with outcomes on llm.feedback, and one batch left pending on its provider);
 then ``frugalflow api`` on that schema. ``browser`` (module): headless Debian Chromium via
-Selenium; installed by ``app.infra.chromium`` when missing (a failure, never a skip).
+Selenium; installed by ``frugalflow.infra.chromium`` when missing (a failure, never a skip).
 Screenshots go to ``var/test/console`` (``FRUGALFLOW_TEST_STATE``).
 """
 
@@ -29,12 +29,12 @@ from aiokafka import AIOKafkaProducer
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from app.experiments import store as experiments
-from app.experiments.models import ExperimentIn
-from app.infra.chromium import ensure_chromium
-from app.infra.process import free_port
-from app.infra.worker_process import ChildProcess
-from app.sink.store import CostStore
+from frugalflow.experiments import store as experiments
+from frugalflow.experiments.models import ExperimentIn
+from frugalflow.infra.chromium import ensure_chromium
+from frugalflow.infra.process import free_port
+from frugalflow.infra.worker_process import ChildProcess
+from frugalflow.sink.store import CostStore
 from tests.conftest import STATE
 from tests.integration.harness import Deployment, EmulatorFaults, request
 

@@ -7,7 +7,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from app.console.routes import load_assets
+from frugalflow.console.routes import load_assets
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,11 +18,11 @@ import helm_python as helm
 import yaml
 from pydantic import AliasChoices
 
-from app.costing.catalog import PRICING_FILE_ENV
-from app.costing.named_prices import OPENAI_COMPATIBLE_ENV
-from app.emulator.config import ENV_CONFIG_FILE, ENV_PREFIX, EmulatorConfig
-from app.metrics import MAX_TENANTS_ENV
-from app.settings import Settings
+from frugalflow.costing.catalog import PRICING_FILE_ENV
+from frugalflow.costing.named_prices import OPENAI_COMPATIBLE_ENV
+from frugalflow.emulator.config import ENV_CONFIG_FILE, ENV_PREFIX, EmulatorConfig
+from frugalflow.metrics import MAX_TENANTS_ENV
+from frugalflow.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 ALIASES = {
@@ -193,7 +193,7 @@ def test_env_example_leaves_provider_keys_unset() -> None:
 
 
 def test_the_image_sets_the_workers_allocator_settings() -> None:
-    from app.infra.allocator import MALLOC_ENV
+    from frugalflow.infra.allocator import MALLOC_ENV
 
     text = (ROOT / "Dockerfile").read_text()
     for name, value in MALLOC_ENV.items():

@@ -134,7 +134,7 @@ def test_entrypoint_is_the_cli_and_defaults_to_worker() -> None:
     assert exec_form(runtime.all("ENTRYPOINT")[-1]) == ["frugalflow"]
     assert exec_form(runtime.all("CMD")[-1]) == ["worker"]
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["frugalflow"] == "app.cli:main"
+    assert scripts["frugalflow"] == "frugalflow.cli:main"
     env = " ".join(runtime.all("ENV"))
     port = re.search(r"FRUGALFLOW_WEB_PORT=(\d+)", env)
     assert port and runtime.all("EXPOSE") == [port[1]]

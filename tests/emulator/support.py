@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.emulator import EmulatorConfig, EmulatorServer
+from frugalflow.emulator import EmulatorConfig, EmulatorServer
 
 
 @pytest.fixture(scope="module")

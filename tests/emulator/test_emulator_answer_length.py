@@ -5,7 +5,7 @@ and a cut answer carries the provider's max-tokens reason (Anthropic ``max_token
 OpenAI ``length``, Gemini ``MAX_TOKENS``); an answer that ends exactly at the cap is a
 natural stop. The usage always matches the text (``ceil(len/4)`` tokens, see
 ``app/emulator/tokens.py``). Anthropic and OpenAI go through their official SDKs; Gemini
-through its REST API with httpx, as ``app.providers.gemini_adapter`` calls it (the project
+through its REST API with httpx, as ``frugalflow.providers.gemini_adapter`` calls it (the project
 has no Gemini SDK).
 """
 
@@ -21,8 +21,8 @@ import httpx
 import openai
 import pytest
 
-from app.emulator import EmulatorConfig, EmulatorServer
-from app.emulator.tokens import text_tokens
+from frugalflow.emulator import EmulatorConfig, EmulatorServer
+from frugalflow.emulator.tokens import text_tokens
 from tests.emulator.support import configure
 
 API_KEY = "sk-answer-length-test-key"

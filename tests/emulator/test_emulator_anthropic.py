@@ -16,8 +16,8 @@ import anthropic
 import httpx
 import pytest
 
-from app.emulator import EmulatorConfig, EmulatorServer
-from app.emulator.config import ENV_CONFIG_FILE
+from frugalflow.emulator import EmulatorConfig, EmulatorServer
+from frugalflow.emulator.config import ENV_CONFIG_FILE
 from tests.emulator.support import configure, stats
 
 MODEL = "claude-test"

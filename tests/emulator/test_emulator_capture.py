@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from app.emulator import EmulatorServer
+from frugalflow.emulator import EmulatorServer
 
 API_KEY = "sk-capture-test-key-never-recorded"
 

@@ -15,7 +15,7 @@ import httpx
 import openai
 import pytest
 
-from app.emulator import EmulatorServer
+from frugalflow.emulator import EmulatorServer
 from tests.emulator.support import configure, stats
 
 USAGE_ACCOUNTING = {"usage": {"include": True}}

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from app.emulator.answers import natural_length
-from app.emulator.gemini_api import GENERATE_ENDPOINT
+from frugalflow.emulator.answers import natural_length
+from frugalflow.emulator.gemini_api import GENERATE_ENDPOINT
 from tests.emulator.support import configure, stats
 
 MODEL = "gemini-test"
@@ -206,6 +206,6 @@ async def test_reset_drops_gemini_batches(http: httpx.AsyncClient) -> None:
 
 
 def test_gemini_generation_is_fault_eligible_by_default() -> None:
-    from app.emulator.config import EmulatorConfig
+    from frugalflow.emulator.config import EmulatorConfig
 
     assert GENERATE_ENDPOINT in EmulatorConfig().fault_endpoints

@@ -17,8 +17,8 @@ import httpx
 import openai
 import pytest
 
-from app.emulator import EmulatorServer
-from app.providers.openai_adapter import billed_mode
+from frugalflow.emulator import EmulatorServer
+from frugalflow.providers.openai_adapter import billed_mode
 from tests.emulator.support import configure
 
 MODEL = "gpt-test"

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from app.experiments import Variant, assign
-from app.experiments.assignment import bucket
+from frugalflow.experiments import Variant, assign
+from frugalflow.experiments.assignment import bucket
 
 AB = [Variant(name="control", weight=1), Variant(name="treatment", weight=1)]
 

@@ -13,8 +13,8 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from app.experiments import ExperimentIn, Variant, store
-from app.sink.store import CostStore
+from frugalflow.experiments import ExperimentIn, Variant, store
+from frugalflow.sink.store import CostStore
 from tests.integration.harness import Deployment
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]

@@ -9,14 +9,14 @@ from typing import Any, cast
 
 import pytest
 
-from app.events import RequestEvent
-from app.experiments import Experiment, Variant, assign
-from app.experiments.live import EXPERIMENT_KEY, refresh, running_by_tenant, trial
-from app.intake.route import choose_route
-from app.pipeline import Pipeline
-from app.providers.registry import ProviderRegistry
-from app.settings import load_settings
-from app.sink.store import CostStore
+from frugalflow.events import RequestEvent
+from frugalflow.experiments import Experiment, Variant, assign
+from frugalflow.experiments.live import EXPERIMENT_KEY, refresh, running_by_tenant, trial
+from frugalflow.intake.route import choose_route
+from frugalflow.pipeline import Pipeline
+from frugalflow.providers.registry import ProviderRegistry
+from frugalflow.settings import load_settings
+from frugalflow.sink.store import CostStore
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 

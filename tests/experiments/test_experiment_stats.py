@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.experiments import Experiment, Variant, analyze
-from app.experiments.stats import (
+from frugalflow.experiments import Experiment, Variant, analyze
+from frugalflow.experiments.stats import (
     normal_cdf,
     regularized_incomplete_beta,
     two_proportion_z,

@@ -10,9 +10,9 @@ from collections import Counter
 import asyncpg
 import pytest
 
-from app.experiments import ExperimentIn, Variant, assign, store
-from app.experiments.live import EXPERIMENT_KEY
-from app.sink.store import CostStore
+from frugalflow.experiments import ExperimentIn, Variant, assign, store
+from frugalflow.experiments.live import EXPERIMENT_KEY
+from frugalflow.sink.store import CostStore
 from tests.integration.harness import Deployment, request
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]

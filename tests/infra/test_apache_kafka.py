@@ -12,7 +12,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from app.infra.apache_kafka import ApacheKafkaBroker, KafkaHarnessError, resolve_jars
+from frugalflow.infra.apache_kafka import ApacheKafkaBroker, KafkaHarnessError, resolve_jars
 
 pytestmark = [
     pytest.mark.kafka,
@@ -154,7 +154,7 @@ def test_second_resolve_is_a_cache_hit(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_cluster_ids_never_start_with_a_dash() -> None:
-    from app.infra.apache_kafka import _new_cluster_id
+    from frugalflow.infra.apache_kafka import _new_cluster_id
 
     draws = iter([b"\xfb" + bytes(15), b"\x00" * 16])  # "-w..." first, then "AAAA..."
     assert _new_cluster_id(lambda: next(draws)) == "A" * 22

@@ -9,14 +9,14 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from app.infra.postgres import (
+from frugalflow.infra.postgres import (
     LocalPostgres,
     Strategy,
     _debian_bin_dir,
     ensure_postgres,
     is_reachable,
 )
-from app.infra.process import InfraError, free_port, is_root
+from frugalflow.infra.process import InfraError, free_port, is_root
 
 pytestmark = pytest.mark.postgres
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import redis.asyncio
 
-from app.infra.process import InfraError, free_port
-from app.infra.redis_server import LocalRedis, ensure_redis, is_reachable
+from frugalflow.infra.process import InfraError, free_port
+from frugalflow.infra.redis_server import LocalRedis, ensure_redis, is_reachable
 
 pytestmark = pytest.mark.redis
 
@@ -64,7 +64,7 @@ async def test_the_wheel_source_needs_no_root_and_no_debian_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``make demo`` on a laptop: no redis-server on the PATH, no apt-get, no root."""
-    import app.infra.redis_server as module
+    import frugalflow.infra.redis_server as module
 
     monkeypatch.setattr(module, "_find_binary", lambda: None)
     monkeypatch.setattr(module, "apt_install", _no_apt)

@@ -9,8 +9,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from app.infra.process import InfraError, free_port, is_listening
-from app.infra.tansu import TansuBroker, find_tansu_binary
+from frugalflow.infra.process import InfraError, free_port, is_listening
+from frugalflow.infra.tansu import TansuBroker, find_tansu_binary
 
 pytestmark = pytest.mark.kafka
 

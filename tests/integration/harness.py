@@ -14,11 +14,11 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from app.bench.runner import scoped_environ
-from app.infra.process import free_port
-from app.infra.worker_process import ChildProcess
-from app.settings import Settings
-from app.topics import apply_topics, load_topics
+from frugalflow.bench.runner import scoped_environ
+from frugalflow.infra.process import free_port
+from frugalflow.infra.worker_process import ChildProcess
+from frugalflow.settings import Settings
+from frugalflow.topics import apply_topics, load_topics
 
 
 @dataclass

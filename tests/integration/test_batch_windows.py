@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from app.providers.ids import safe_custom_id
+from frugalflow.providers.ids import safe_custom_id
 from tests.integration.harness import Deployment, request
 
 SYSTEM_A = "You are the billing assistant. " * 40

@@ -16,10 +16,10 @@ from decimal import Decimal
 import asyncpg
 import pytest
 
-from app.events import Message
-from app.policy.tokens import estimate_input_tokens, worst_case_cost
-from app.reports.budgets import Budget, put_budget
-from app.sink.store import CostStore
+from frugalflow.events import Message
+from frugalflow.policy.tokens import estimate_input_tokens, worst_case_cost
+from frugalflow.reports.budgets import Budget, put_budget
+from frugalflow.sink.store import CostStore
 from tests.integration.harness import Deployment, request
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]

@@ -25,20 +25,20 @@ from aiokafka import AIOKafkaProducer
 from anthropic import AsyncAnthropic
 from anthropic.types import Message
 
-from app.alerts.signing import HEADER, verify
-from app.client import (
+from frugalflow.alerts.signing import HEADER, verify
+from frugalflow.client import (
     AnswerTimeout,
     ClientConfig,
     FrugalFlowClient,
     InvalidRequest,
     SyncClient,
 )
-from app.client.sdk_usage import read_response
-from app.client.track import cost_event
-from app.events import Alert, Path
-from app.policy.store import put_policy
-from app.reports.budgets import Budget, put_budget
-from app.sink.store import CostStore
+from frugalflow.client.sdk_usage import read_response
+from frugalflow.client.track import cost_event
+from frugalflow.events import Alert, Path
+from frugalflow.policy.store import put_policy
+from frugalflow.reports.budgets import Budget, put_budget
+from frugalflow.sink.store import CostStore
 from tests.alerts.receivers import HttpReceiver, SmtpReceiver, channel_config
 from tests.integration.harness import Deployment
 
@@ -211,7 +211,7 @@ async def test_the_readme_example_runs(stack: Stack) -> None:
         "FRUGALFLOW_TOPIC_PREFIX": stack.deployment.prefix,
     }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.client.example", "--tenant", "acme", "--timeout", "60",
+        sys.executable, "-m", "frugalflow.client.example", "--tenant", "acme", "--timeout", "60",
         "What is the capital of Portugal?",
         env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip

@@ -17,12 +17,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pydantic import SecretStr
 
-from app.bench.sink import synthetic_events
-from app.events import DeadLetter
-from app.settings import Settings
-from app.sink.consumer import NAME, cost_sink
-from app.sink.store import CostStore, connect_store
-from app.sink.topic_sink import TopicSink, sink_group
+from frugalflow.bench.sink import synthetic_events
+from frugalflow.events import DeadLetter
+from frugalflow.settings import Settings
+from frugalflow.sink.consumer import NAME, cost_sink
+from frugalflow.sink.store import CostStore, connect_store
+from frugalflow.sink.topic_sink import TopicSink, sink_group
 
 
 def settings_for(kafka: str, dsn: str, prefix: str) -> Settings:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from decimal import Decimal
 
-from app.infra.process import can_bind
+from frugalflow.infra.process import can_bind
 
 
 def _line(out: str, pattern: str) -> re.Match[str]:
@@ -23,7 +23,7 @@ def test_demo_answers_everything_on_tansu(postgres_dsn: str) -> None:
     env = {k: v for k, v in os.environ.items() if "KAFKA_BOOTSTRAP_SERVERS" not in k}
     env["DATABASE_URL"] = postgres_dsn  # reuse the suite's Postgres; the broker is Tansu
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "demo", "--requests", "40", "--timeout", "120"],
+        [sys.executable, "-m", "frugalflow.cli", "demo", "--requests", "40", "--timeout", "120"],
         env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     out = result.stdout

@@ -20,7 +20,7 @@ import pytest
 from tests.integration.harness import Deployment, EmulatorFaults, request
 
 MODEL, OTHER_MODEL = "gpt-4o-mini", "gpt-4.1-mini"
-# app.providers.circuit defaults: 5 consecutive failures, 2 billing errors, 30 s cooldown
+# frugalflow.providers.circuit defaults: 5 consecutive failures, 2 billing errors, 30 s cooldown
 # (the cooldown is far longer than these tests, so no half-open probe interferes).
 FAILURE_THRESHOLD, BILLING_THRESHOLD = 5, 2
 ATTEMPTS_PER_CALL = 3  # the adapters' default RetryPolicy: 1 call + 2 retries on 5xx

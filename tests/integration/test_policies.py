@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.sink.store import CostStore
+from frugalflow.sink.store import CostStore
 from tests.integration.harness import Deployment, request
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.redis]

@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import OffsetAndMetadata
 
-from app.faust_compat import seek_to_committed_or_start
+from frugalflow.faust_compat import seek_to_committed_or_start
 
 RECORDS = 5  # per partition
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from app.infra.postgres import LocalPostgres
+from frugalflow.infra.postgres import LocalPostgres
 from tests.integration.harness import Deployment, request
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
-from app.intake.agent import dedupe_key
-from app.intake.validate import Reason
+from frugalflow.intake.agent import dedupe_key
+from frugalflow.intake.validate import Reason
 from tests.integration.harness import Deployment, request
 
 DEDUPE_TTL_S = 6.0

@@ -7,15 +7,15 @@ import sys
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from app.settings import Settings
-from app.topics import EXIT_DRIFT, apply_topics, load_topics
+from frugalflow.settings import Settings
+from frugalflow.topics import EXIT_DRIFT, apply_topics, load_topics
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     import os
 
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
+        [sys.executable, "-m", "frugalflow.cli", *args],
         env={**os.environ, **env}, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
 

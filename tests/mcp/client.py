@@ -1,4 +1,4 @@
-"""An MCP client session with ``python -m app.mcp`` started as a subprocess."""
+"""An MCP client session with ``python -m frugalflow.mcp`` started as a subprocess."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def server_parameters(env: dict[str, str]) -> StdioServerParameters:
     return StdioServerParameters(
-        command=sys.executable, args=["-m", "app.mcp"], env=env, cwd=str(ROOT)
+        command=sys.executable, args=["-m", "frugalflow.mcp"], env=env, cwd=str(ROOT)
     )
 
 

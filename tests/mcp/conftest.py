@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.sink.store import CostStore
+from frugalflow.sink.store import CostStore
 from tests.reports.conftest import store, tenant
 
 __all__ = ["mcp_dsn", "store", "tenant"]

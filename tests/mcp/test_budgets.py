@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from app.sink.store import CostStore
+from frugalflow.sink.store import CostStore
 from tests.mcp.client import call_ok, mcp_session
 from tests.reports.factories import event
 

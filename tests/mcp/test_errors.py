@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from mcp import ClientSession
 
-from app.infra.process import free_port
+from frugalflow.infra.process import free_port
 from tests.mcp.client import ROOT, call_error, mcp_session
 
 BAD_CALLS: list[tuple[str, dict[str, Any], str]] = [
@@ -55,7 +55,7 @@ async def _unknown_tool_is_a_protocol_error(session: ClientSession) -> None:
 
 
 def run_server(
-    env: dict[str, str], command: tuple[str, ...] = ("-m", "app.mcp")
+    env: dict[str, str], command: tuple[str, ...] = ("-m", "frugalflow.mcp")
 ) -> subprocess.CompletedProcess[str]:
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
     return subprocess.run(
@@ -69,7 +69,7 @@ def run_server(
     )
 
 
-@pytest.mark.parametrize("command", [("-m", "app.mcp"), ("-m", "app.cli", "mcp")])
+@pytest.mark.parametrize("command", [("-m", "frugalflow.mcp"), ("-m", "frugalflow.cli", "mcp")])
 def test_without_a_database_url_exits_2_with_one_line(command: tuple[str, ...]) -> None:
     done = run_server({}, command)
     assert done.returncode == 2

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from app.events import CostEvent
-from app.events import Path as RequestPath
-from app.sink.store import CostStore
+from frugalflow.events import CostEvent
+from frugalflow.events import Path as RequestPath
+from frugalflow.sink.store import CostStore
 from tests.mcp.client import call_ok, mcp_session
 from tests.reports.factories import event
 
@@ -131,7 +131,7 @@ async def test_savings_and_recommendations(
 
 
 def test_month_start_default_follows_end() -> None:
-    from app.mcp.inputs import Period
+    from frugalflow.mcp.inputs import Period
 
     period = Period.model_validate({"end": "2026-02-17"})
     assert period.bounds() == (date(2026, 2, 1), date(2026, 2, 17))

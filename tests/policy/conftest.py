@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio
 
-from app.infra.redis_server import LocalRedis
+from frugalflow.infra.redis_server import LocalRedis
 
 
 @pytest.fixture

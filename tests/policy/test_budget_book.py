@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.policy.budget import BudgetBook, scope_of, scopes_of
-from app.reports.budgets import Budget
+from frugalflow.policy.budget import BudgetBook, scope_of, scopes_of
+from frugalflow.reports.budgets import Budget
 
 TODAY = date(2026, 11, 23)
 

@@ -7,14 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from app.costing.rates import Mode
-from app.dispatch.answers import from_result
-from app.dispatch.flex import flex_budget_s, try_flex
-from app.dispatch.requests import deadline_allows_immediate
-from app.events import Admitted, Message, Path, RequestEvent, utcnow
-from app.intake.route import choose_route
-from app.providers.base import ChatResult, Usage
-from app.settings import Settings
+from frugalflow.costing.rates import Mode
+from frugalflow.dispatch.answers import from_result
+from frugalflow.dispatch.flex import flex_budget_s, try_flex
+from frugalflow.dispatch.requests import deadline_allows_immediate
+from frugalflow.events import Admitted, Message, Path, RequestEvent, utcnow
+from frugalflow.intake.route import choose_route
+from frugalflow.providers.base import ChatResult, Usage
+from frugalflow.settings import Settings
 
 ALL = frozenset({"anthropic", "openai", "gemini"})
 FLEX = frozenset({"openai"})

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from app.policy.injection import find_injection, normalize
+from frugalflow.policy.injection import find_injection, normalize
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.events import Message, RequestEvent
-from app.policy.models import PatternPolicy, PatternRule
-from app.policy.patterns import default_rules, match_pattern, normalize
+from frugalflow.events import Message, RequestEvent
+from frugalflow.policy.models import PatternPolicy, PatternRule
+from frugalflow.policy.patterns import default_rules, match_pattern, normalize
 
 DEFAULTS = PatternPolicy()
 

@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from app.policy.pii import (
+from frugalflow.policy.pii import (
     Span,
     find_pii,
     fold,

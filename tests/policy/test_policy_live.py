@@ -12,16 +12,16 @@ from typing import Any, cast
 
 import pytest
 
-from app.infra.process import free_port
-from app.pipeline import Pipeline, build_faust_app
-from app.policy import live
-from app.policy import store as policies
-from app.policy.live import FirstLoad, PolicyRefresher, register
-from app.policy.models import DEFAULT_CACHE_TTL_S, TenantPolicy
-from app.policy.snapshot import DEFAULT_TENANT, NEVER, PolicySnapshot
-from app.reports.budgets import Budget, put_budget
-from app.settings import Settings
-from app.sink.store import CostStore
+from frugalflow.infra.process import free_port
+from frugalflow.pipeline import Pipeline, build_faust_app
+from frugalflow.policy import live
+from frugalflow.policy import store as policies
+from frugalflow.policy.live import FirstLoad, PolicyRefresher, register
+from frugalflow.policy.models import DEFAULT_CACHE_TTL_S, TenantPolicy
+from frugalflow.policy.snapshot import DEFAULT_TENANT, NEVER, PolicySnapshot
+from frugalflow.reports.budgets import Budget, put_budget
+from frugalflow.settings import Settings
+from frugalflow.sink.store import CostStore
 from tests.api.conftest import schema_dsn, store
 
 __all__ = ["schema_dsn", "store"]  # the API tests' fresh-schema fixtures

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from app.experiments.models import RouteOutcome
-from app.policy import store as policies
-from app.policy.models import TenantPolicy
-from app.policy.snapshot import DEFAULT_TENANT
-from app.policy.store import InvalidPolicy, merge_sections, validate_document
-from app.reports.budgets import Budget, put_budget
-from app.sink.store import CostStore
+from frugalflow.experiments.models import RouteOutcome
+from frugalflow.policy import store as policies
+from frugalflow.policy.models import TenantPolicy
+from frugalflow.policy.snapshot import DEFAULT_TENANT
+from frugalflow.policy.store import InvalidPolicy, merge_sections, validate_document
+from frugalflow.reports.budgets import Budget, put_budget
+from frugalflow.sink.store import CostStore
 from tests.api.conftest import schema_dsn, store
 from tests.reports.factories import event
 

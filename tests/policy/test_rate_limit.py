@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.policy.models import RateLimits
-from app.policy.rate_limit import RateWindows
+from frugalflow.policy.models import RateLimits
+from frugalflow.policy.rate_limit import RateWindows
 
 T0 = 1_800_000_000.0  # a minute boundary (divisible by 60)
 

@@ -14,10 +14,10 @@ import pytest
 import redis.asyncio
 from prometheus_client import REGISTRY
 
-from app.events import Message, RequestEvent, UsageOut
-from app.infra.redis_server import LocalRedis
-from app.policy.models import CachePolicy
-from app.policy.response_cache import (
+from frugalflow.events import Message, RequestEvent, UsageOut
+from frugalflow.infra.redis_server import LocalRedis
+from frugalflow.policy.models import CachePolicy
+from frugalflow.policy.response_cache import (
     MAX_CACHEABLE_TEMPERATURE,
     MAX_TTL_S,
     CachedAnswer,
@@ -404,10 +404,10 @@ async def test_failures_are_logged_rarely(
     cache = ResponseCache(client, timeout_s=5, cooldown_s=0)
     own_redis.stop()
     try:
-        with caplog.at_level(logging.WARNING, logger="app.policy.response_cache"):
+        with caplog.at_level(logging.WARNING, logger="frugalflow.policy.response_cache"):
             for _ in range(20):
                 assert await cache.get("acme", DIGEST) is None
-        warnings = [r for r in caplog.records if r.name == "app.policy.response_cache"]
+        warnings = [r for r in caplog.records if r.name == "frugalflow.policy.response_cache"]
         assert len(warnings) == 1
         assert "ConnectionError" in warnings[0].getMessage()
         assert own_redis.url not in warnings[0].getMessage()

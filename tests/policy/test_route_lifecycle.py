@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from app.costing.catalog import PRICING_FILE_ENV, reload_catalog
-from app.events import Message, RequestEvent
-from app.intake.route import RouteRejected, choose_route
-from app.policy.models import BaselinePolicy, TenantPolicy
-from app.policy.store import InvalidPolicy, validate_document
-from app.settings import Settings
+from frugalflow.costing.catalog import PRICING_FILE_ENV, reload_catalog
+from frugalflow.events import Message, RequestEvent
+from frugalflow.intake.route import RouteRejected, choose_route
+from frugalflow.policy.models import BaselinePolicy, TenantPolicy
+from frugalflow.policy.store import InvalidPolicy, validate_document
+from frugalflow.settings import Settings
 
 DAY = date(2026, 12, 4)
 REALTIME_ONLY = """models:

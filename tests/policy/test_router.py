@@ -6,10 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.costing.catalog import price_of
-from app.events import Message, RequestEvent
-from app.policy.models import TIERS, RouterPolicy, Tier
-from app.policy.router import LearningStats, NoRoutableModelError, complexity_tier, route_auto
+from frugalflow.costing.catalog import price_of
+from frugalflow.events import Message, RequestEvent
+from frugalflow.policy.models import TIERS, RouterPolicy, Tier
+from frugalflow.policy.router import (
+    LearningStats,
+    NoRoutableModelError,
+    complexity_tier,
+    route_auto,
+)
 
 HYBRID = RouterPolicy()
 NO_STATS = LearningStats()

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.events import Message, RequestEvent
-from app.policy import safety
-from app.policy.models import SafetyPolicy
-from app.policy.scan_cache import Scan, ScanCache
+from frugalflow.events import Message, RequestEvent
+from frugalflow.policy import safety
+from frugalflow.policy.models import SafetyPolicy
+from frugalflow.policy.scan_cache import Scan, ScanCache
 
 PROMPT = "You are a support agent for Acme. " * 10 + "Escalate to ops@acme.example if stuck."
 

@@ -13,18 +13,18 @@ import numpy as np
 import pytest
 from prometheus_client import REGISTRY
 
-from app.events import RequestEvent, UsageOut
-from app.infra.redis_server import LocalRedis
-from app.policy.embedding import default_embedder
-from app.policy.models import CachePolicy
-from app.policy.response_cache import CachedAnswer, ResponseCache, cache_digest, redis_client
-from app.policy.semantic_cache import (
+from frugalflow.events import RequestEvent, UsageOut
+from frugalflow.infra.redis_server import LocalRedis
+from frugalflow.policy.embedding import default_embedder
+from frugalflow.policy.models import CachePolicy
+from frugalflow.policy.response_cache import CachedAnswer, ResponseCache, cache_digest, redis_client
+from frugalflow.policy.semantic_cache import (
     MAX_QUESTION_CHARS,
     SemanticCache,
     question_of,
     scope_of,
 )
-from app.policy.semantic_guard import QuestionFeatures, conflicts, words
+from frugalflow.policy.semantic_guard import QuestionFeatures, conflicts, words
 
 THRESHOLD = CachePolicy().semantic_threshold  # the default every near miss must miss at
 

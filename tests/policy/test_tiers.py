@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from app.costing.catalog import PRICING_FILE_ENV, PricingConfigError, catalog, reload_catalog
-from app.policy.models import TIERS, RouterPolicy
-from app.policy.tiers import (
+from frugalflow.costing.catalog import PRICING_FILE_ENV, PricingConfigError, catalog, reload_catalog
+from frugalflow.policy.models import TIERS, RouterPolicy
+from frugalflow.policy.tiers import (
     alternates,
     cheaper,
     dearer,
@@ -21,7 +21,7 @@ from app.policy.tiers import (
     tier_models_problems,
     tier_of,
 )
-from app.settings import Settings
+from frugalflow.settings import Settings
 
 EXPECTED_TIERS = {
     "claude-opus-5-5": "large", "claude-opus-5": "large", "claude-opus-4-8": "large",

@@ -9,14 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.costing.calculator import cost_and_savings
-from app.costing.catalog import UnknownModelError, catalog
-from app.costing.rates import Mode
-from app.emulator import anthropic_api, openai_api
-from app.emulator.tokens import total_tokens
-from app.events import Message
-from app.policy.tokens import estimate_input_tokens, estimate_text_tokens, worst_case_cost
-from app.providers.base import Usage
+from frugalflow.costing.calculator import cost_and_savings
+from frugalflow.costing.catalog import UnknownModelError, catalog
+from frugalflow.costing.rates import Mode
+from frugalflow.emulator import anthropic_api, openai_api
+from frugalflow.emulator.tokens import total_tokens
+from frugalflow.events import Message
+from frugalflow.policy.tokens import estimate_input_tokens, estimate_text_tokens, worst_case_cost
+from frugalflow.providers.base import Usage
 
 MODELS = sorted(catalog())
 # (model, mode) for every service mode each catalog model is sold in.

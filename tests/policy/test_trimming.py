@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.events import Message
-from app.policy.tokens import estimate_message_tokens
-from app.policy.trimming import trim_history
+from frugalflow.events import Message
+from frugalflow.policy.tokens import estimate_message_tokens
+from frugalflow.policy.trimming import trim_history
 
 
 def user(text: str) -> Message:

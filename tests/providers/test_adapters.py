@@ -19,9 +19,9 @@ import httpx
 import openai
 import pytest
 
-from app.emulator import EmulatorServer
-from app.providers.anthropic_adapter import AnthropicAdapter
-from app.providers.base import (
+from frugalflow.emulator import EmulatorServer
+from frugalflow.providers.anthropic_adapter import AnthropicAdapter
+from frugalflow.providers.base import (
     BATCH_MARKER,
     BatchState,
     ChatMessage,
@@ -30,7 +30,7 @@ from app.providers.base import (
     ProviderAdapter,
     ProviderError,
 )
-from app.providers.errors import (
+from frugalflow.providers.errors import (
     ClassifiedError,
     ErrorCode,
     RetryPolicy,
@@ -38,8 +38,8 @@ from app.providers.errors import (
     code_for_status,
     parse_retry_after,
 )
-from app.providers.ids import is_safe_custom_id, safe_custom_id, safe_id_map
-from app.providers.openai_adapter import OpenAIAdapter
+from frugalflow.providers.ids import is_safe_custom_id, safe_custom_id, safe_id_map
+from frugalflow.providers.openai_adapter import OpenAIAdapter
 from tests.emulator.support import configure, stats
 
 Adapter = AnthropicAdapter | OpenAIAdapter

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from prometheus_client import REGISTRY
 
-from app.providers.base import ChatResult, ProviderError
-from app.providers.circuit import (
+from frugalflow.providers.base import ChatResult, ProviderError
+from frugalflow.providers.circuit import (
     CIRCUIT_OPEN,
     CircuitBreakers,
     CircuitChange,
@@ -16,7 +16,7 @@ from app.providers.circuit import (
     classify,
     is_billing_error,
 )
-from app.providers.errors import ErrorCode, code_for_status, failure_result
+from frugalflow.providers.errors import ErrorCode, code_for_status, failure_result
 
 P, M = "anthropic", "claude-test"
 

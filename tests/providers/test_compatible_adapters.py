@@ -12,11 +12,11 @@ import httpx
 import pytest
 from openai.types import CompletionUsage
 
-from app.costing.calculator import cost_and_savings
-from app.costing.reported import cost_mismatch
-from app.emulator import EmulatorServer
-from app.emulator.answers import natural_length
-from app.providers.base import (
+from frugalflow.costing.calculator import cost_and_savings
+from frugalflow.costing.reported import cost_mismatch
+from frugalflow.emulator import EmulatorServer
+from frugalflow.emulator.answers import natural_length
+from frugalflow.providers.base import (
     CachingStrategy,
     ChatMessage,
     ChatRequest,
@@ -24,12 +24,12 @@ from app.providers.base import (
     ProviderError,
     Usage,
 )
-from app.providers.compatible_adapter import OpenAICompatibleAdapter
-from app.providers.errors import ErrorCode, RetryPolicy
-from app.providers.ollama_adapter import OllamaAdapter
-from app.providers.registry import ProviderRegistry
-from app.providers.reported_cost import reported_cost
-from app.settings import load_settings
+from frugalflow.providers.compatible_adapter import OpenAICompatibleAdapter
+from frugalflow.providers.errors import ErrorCode, RetryPolicy
+from frugalflow.providers.ollama_adapter import OllamaAdapter
+from frugalflow.providers.registry import ProviderRegistry
+from frugalflow.providers.reported_cost import reported_cost
+from frugalflow.settings import load_settings
 from tests.emulator.support import configure, stats
 
 FAST_RETRY = RetryPolicy(max_retries=2, base_delay_s=0.01, max_delay_s=0.05)

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from app.emulator import EmulatorServer
-from app.emulator.answers import natural_length
-from app.emulator.gemini_api import GENERATE_ENDPOINT
-from app.providers.base import (
+from frugalflow.emulator import EmulatorServer
+from frugalflow.emulator.answers import natural_length
+from frugalflow.emulator.gemini_api import GENERATE_ENDPOINT
+from frugalflow.providers.base import (
     BATCH_MARKER,
     BatchState,
     CachingStrategy,
@@ -28,13 +28,13 @@ from app.providers.base import (
     ProviderError,
     Usage,
 )
-from app.providers.errors import ErrorCode, RetryPolicy
-from app.providers.gemini_adapter import GeminiAdapter, gemini_usage
-from app.providers.ids import safe_custom_id
-from app.providers.ollama_adapter import OllamaAdapter
-from app.providers.openai_adapter import OpenAIAdapter
-from app.providers.registry import EMULATOR_KEY, ProviderNotConfigured, ProviderRegistry
-from app.settings import load_settings
+from frugalflow.providers.errors import ErrorCode, RetryPolicy
+from frugalflow.providers.gemini_adapter import GeminiAdapter, gemini_usage
+from frugalflow.providers.ids import safe_custom_id
+from frugalflow.providers.ollama_adapter import OllamaAdapter
+from frugalflow.providers.openai_adapter import OpenAIAdapter
+from frugalflow.providers.registry import EMULATOR_KEY, ProviderNotConfigured, ProviderRegistry
+from frugalflow.settings import load_settings
 from tests.emulator.support import configure, stats
 
 MODEL = "gemini-test"

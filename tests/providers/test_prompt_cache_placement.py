@@ -16,13 +16,13 @@ from typing import Any
 import httpx
 import pytest
 
-from app.costing.catalog import price_of
-from app.emulator import EmulatorServer
-from app.providers.anthropic_adapter import AnthropicAdapter
-from app.providers.base import BatchState, ChatMessage, ChatRequest
-from app.providers.errors import RetryPolicy
-from app.providers.openai_adapter import OpenAIAdapter
-from app.providers.prompt_cache import (
+from frugalflow.costing.catalog import price_of
+from frugalflow.emulator import EmulatorServer
+from frugalflow.providers.anthropic_adapter import AnthropicAdapter
+from frugalflow.providers.base import BatchState, ChatMessage, ChatRequest
+from frugalflow.providers.errors import RetryPolicy
+from frugalflow.providers.openai_adapter import OpenAIAdapter
+from frugalflow.providers.prompt_cache import (
     MAX_BREAKPOINTS,
     Breakpoints,
     min_cacheable_tokens,

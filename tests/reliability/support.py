@@ -14,7 +14,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from app.providers.ids import safe_custom_id
+from frugalflow.providers.ids import safe_custom_id
 from tests.integration.harness import Deployment, EmulatorFaults
 
 # Long runs: ``make soak`` only, and past the suite's default 300 s timeout.

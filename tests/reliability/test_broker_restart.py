@@ -1,6 +1,6 @@
 """The Kafka broker stops mid-flow and comes back on its persistent log dir: nothing lost.
 
-A dedicated single-node Apache Kafka (``app.infra.apache_kafka``; not the session's broker,
+A dedicated single-node Apache Kafka (``frugalflow.infra.apache_kafka``; not the session's broker,
 which every other test shares) is stopped while the worker is busy answering, gracefully
 (SIGTERM) or as a crash (SIGKILL), and restarted on the same data directory and port. The
 worker keeps running through the outage; every request published before, during (the
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from app.infra.apache_kafka import ApacheKafkaBroker
+from frugalflow.infra.apache_kafka import ApacheKafkaBroker
 from tests.integration.harness import Deployment, request
 from tests.reliability.support import answers_for, group_by_request
 

@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from app.emulator.config import DEFAULT_FAULT_ENDPOINTS
+from frugalflow.emulator.config import DEFAULT_FAULT_ENDPOINTS
 from tests.integration.harness import Deployment, request
 from tests.reliability.support import (
     FINAL_STATUSES,

@@ -26,7 +26,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from app.bench.traffic import topic_partitions
+from frugalflow.bench.traffic import topic_partitions
 from tests.integration.harness import Deployment, request
 from tests.reliability.support import (
     FINAL_STATUSES,

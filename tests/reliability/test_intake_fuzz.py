@@ -23,8 +23,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from app.events import DeadLetter
-from app.intake.validate import validate_record
+from frugalflow.events import DeadLetter
+from frugalflow.intake.validate import validate_record
 from tests.integration.harness import Deployment
 from tests.reliability.support import FINAL_STATUSES, Publisher, read_json
 

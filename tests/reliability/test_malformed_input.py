@@ -1,5 +1,5 @@
 """Forty kinds of malformed input on ``llm.requests``: each dead-lettered with its exact
-reason code (``app.intake.validate.Reason``), and the worker still answers afterwards.
+reason code (``frugalflow.intake.validate.Reason``), and the worker still answers afterwards.
 
 Each malformed record is recognisable in ``llm.dead-letter`` by its key and its original
 value (kept as text, or base64 when it is not UTF-8), so every kind is checked on its own.
@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from app.intake.validate import Reason
+from frugalflow.intake.validate import Reason
 from tests.integration.harness import Deployment, request
 from tests.reliability.support import answers_for
 

@@ -12,7 +12,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from app.infra.postgres import LocalPostgres
+from frugalflow.infra.postgres import LocalPostgres
 from tests.integration.harness import Deployment, request
 from tests.reliability.support import answers_for
 

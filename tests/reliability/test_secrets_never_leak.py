@@ -16,7 +16,7 @@ import secrets
 import uuid
 from pathlib import Path
 
-from app.infra.worker_process import ChildProcess
+from frugalflow.infra.worker_process import ChildProcess
 from tests.integration.harness import Deployment, request
 from tests.reliability.support import (
     EmulatorControl,

@@ -20,9 +20,9 @@ from collections import Counter
 
 import pytest
 
-from app.faust_compat import StartupSafeRecovery, StartupSafeTableManager
-from app.pipeline import build_faust_app
-from app.settings import Settings
+from frugalflow.faust_compat import StartupSafeRecovery, StartupSafeTableManager
+from frugalflow.pipeline import build_faust_app
+from frugalflow.settings import Settings
 from tests.integration.harness import Deployment, request
 from tests.reliability.support import SOAK, Publisher, answers_for
 

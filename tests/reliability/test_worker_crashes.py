@@ -19,7 +19,7 @@ from functools import partial
 
 import pytest
 
-from app.providers.ids import safe_custom_id
+from frugalflow.providers.ids import safe_custom_id
 from tests.integration.harness import Deployment, request
 from tests.reliability.support import (
     SOAK,

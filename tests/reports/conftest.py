@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from app.sink.store import CostStore
+from frugalflow.sink.store import CostStore
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from decimal import Decimal
 from itertools import count
 from typing import Any
 
-from app.events import CostEvent, Path, Savings
+from frugalflow.events import CostEvent, Path, Savings
 
 _ids = count()
 

@@ -6,12 +6,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from app.events import Admitted, Alert, BatchRecord, ErrorOut, ResponseEvent, Status
-from app.events import Path as AnswerPath
-from app.reports import activity
-from app.sink.activity import is_rejection
-from app.sink.activity_store import BatchSlice, insert_alerts, insert_rejections, upsert_batches
-from app.sink.store import CostStore
+from frugalflow.events import Admitted, Alert, BatchRecord, ErrorOut, ResponseEvent, Status
+from frugalflow.events import Path as AnswerPath
+from frugalflow.reports import activity
+from frugalflow.sink.activity import is_rejection
+from frugalflow.sink.activity_store import (
+    BatchSlice,
+    insert_alerts,
+    insert_rejections,
+    upsert_batches,
+)
+from frugalflow.sink.store import CostStore
 
 T0 = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 DAY = date(2026, 12, 3)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from prometheus_client import REGISTRY
 
-from app import metrics
-from app.metrics import OTHER_TENANT, TenantLabels
+from frugalflow import metrics
+from frugalflow.metrics import OTHER_TENANT, TenantLabels
 
 
 def test_tenant_labels_are_bounded() -> None:

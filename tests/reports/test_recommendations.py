@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from app.events import Path
-from app.reports import Recommendation, recommendations
-from app.reports.recommendations import confidence
-from app.sink.store import CostStore
+from frugalflow.events import Path
+from frugalflow.reports import Recommendation, recommendations
+from frugalflow.reports.recommendations import confidence
+from frugalflow.sink.store import CostStore
 from tests.reports.factories import event
 
 DAY = date(2026, 5, 4)

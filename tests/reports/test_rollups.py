@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.events import CostEvent, Path
-from app.sink.store import CostStore
+from frugalflow.events import CostEvent, Path
+from frugalflow.sink.store import CostStore
 from tests.reports.factories import event
 
 KEY = "tenant_id, day, provider, model, path, service, use_case"

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from app.events import Path
-from app.reports import (
+from frugalflow.events import Path
+from frugalflow.reports import (
     DIMENSIONS,
     EXPORT_COLUMNS,
     DailySpend,
@@ -21,8 +21,8 @@ from app.reports import (
     project_month,
     savings_by_lever,
 )
-from app.reports import export as export_module
-from app.sink.store import CostStore
+from frugalflow.reports import export as export_module
+from frugalflow.sink.store import CostStore
 from tests.reports.factories import event
 
 START, END = date(2026, 3, 1), date(2026, 3, 31)

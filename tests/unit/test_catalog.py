@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.costing.calculator import QUANTUM
-from app.costing.catalog import (
+from frugalflow.costing.calculator import QUANTUM
+from frugalflow.costing.catalog import (
     PRICING_FILE_ENV,
     ModelPrice,
     PricingConfigError,
@@ -21,7 +21,7 @@ from app.costing.catalog import (
     price_of,
     reload_catalog,
 )
-from app.costing.rates import TOKEN_CLASSES, Rates
+from frugalflow.costing.rates import TOKEN_CLASSES, Rates
 
 PROVIDERS = {"anthropic", "openai", "gemini", "cerebras"}
 ORIGINAL_IDS = {"claude-haiku-4-5", "claude-sonnet-4-5", "gpt-4o-mini", "gpt-4o"}
@@ -373,8 +373,8 @@ def test_override_alias_cannot_steal_another_models_alias(
 
 
 def test_local_models_cost_nothing_unless_priced() -> None:
-    from app.costing.calculator import cost_and_savings
-    from app.providers.base import Usage
+    from frugalflow.costing.calculator import cost_and_savings
+    from frugalflow.providers.base import Usage
 
     price = price_of("ollama/llama3.2")
     assert price.provider == "ollama"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.costing.calculator import (
+from frugalflow.costing.calculator import (
     QUANTUM,
     NoCallLever,
     baseline_cost,
@@ -18,9 +18,9 @@ from app.costing.calculator import (
     prompt_tokens,
     saved_entirely,
 )
-from app.costing.catalog import UnknownModelError, catalog, price_of
-from app.costing.rates import Mode, ModeUnavailableError, Rates
-from app.providers.base import Usage
+from frugalflow.costing.catalog import UnknownModelError, catalog, price_of
+from frugalflow.costing.rates import Mode, ModeUnavailableError, Rates
+from frugalflow.providers.base import Usage
 
 tokens = st.integers(min_value=0, max_value=2_000_000)
 models = st.sampled_from(sorted(catalog()))

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-import app.metrics
-import app.providers.circuit  # registers frugalflow_circuit_state
+import frugalflow.metrics
+import frugalflow.providers.circuit  # registers frugalflow_circuit_state
 
 DASHBOARD = Path(__file__).parents[2] / "deploy" / "grafana" / "dashboards" / "frugalflow.json"
 
@@ -142,4 +142,4 @@ def test_counter_series_names_keep_their_total_suffix() -> None:
     assert "frugalflow_cost_usd_total" in known
     assert "frugalflow_cost_usd" not in known  # a counter family's bare name is not a series
     assert "frugalflow_answer_latency_seconds_bucket" in known
-    assert app.metrics.CACHE_REQUESTS is not None
+    assert frugalflow.metrics.CACHE_REQUESTS is not None

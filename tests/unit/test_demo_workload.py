@@ -9,16 +9,16 @@ from typing import Any
 
 import pytest
 
-from app.demo.report import Outcome, policy_lines, produces_cost_event
-from app.demo.workload import Expect, Record, build
-from app.events import RequestEvent
-from app.policy.models import TenantPolicy
-from app.policy.patterns import match_pattern
-from app.policy.response_cache import cache_digest
-from app.policy.router import LearningStats, route_auto
-from app.policy.safety import check_request
-from app.policy.tiers import deployment_defaults
-from app.settings import Settings
+from frugalflow.demo.report import Outcome, policy_lines, produces_cost_event
+from frugalflow.demo.workload import Expect, Record, build
+from frugalflow.events import RequestEvent
+from frugalflow.policy.models import TenantPolicy
+from frugalflow.policy.patterns import match_pattern
+from frugalflow.policy.response_cache import cache_digest
+from frugalflow.policy.router import LearningStats, route_auto
+from frugalflow.policy.safety import check_request
+from frugalflow.policy.tiers import deployment_defaults
+from frugalflow.settings import Settings
 
 POLICY = TenantPolicy()  # what the demo's tenants run on: the defaults
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.faust_compat import SeekSafeConsumerThread, SeekSafeTransport, faust_settings
-from app.kafka_compat import FETCH_MAX_WAIT_MS, TansuConsumerThread, TansuTransport
-from app.pipeline import build_faust_app
-from app.settings import Settings
+from frugalflow.faust_compat import SeekSafeConsumerThread, SeekSafeTransport, faust_settings
+from frugalflow.kafka_compat import FETCH_MAX_WAIT_MS, TansuConsumerThread, TansuTransport
+from frugalflow.pipeline import build_faust_app
+from frugalflow.settings import Settings
 
 SERVERS = "127.0.0.1:9092,broker-2:9093"
 

@@ -12,7 +12,7 @@ import faust
 import pytest
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from app.kafka_compat import FETCH_MAX_WAIT_MS, TansuTransport, faust_overrides
+from frugalflow.kafka_compat import FETCH_MAX_WAIT_MS, TansuTransport, faust_overrides
 
 BROKERS = ["kafka://localhost:9092", "kafka://127.0.0.1:9093"]
 FAUST_FETCH_MAX_WAIT_MS = 1500  # hard-coded in faust-streaming 0.15.3's aiokafka driver

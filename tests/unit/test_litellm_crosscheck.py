@@ -31,16 +31,16 @@ from typing import Any
 import pytest
 import yaml
 
-from app.costing.catalog import PRICING_FILE_ENV, catalog, reload_catalog
-from app.costing.litellm import entry_for, text_models, token_prices
-from app.costing.pricing_check import (
+from frugalflow.costing.catalog import PRICING_FILE_ENV, catalog, reload_catalog
+from frugalflow.costing.litellm import entry_for, text_models, token_prices
+from frugalflow.costing.pricing_check import (
     Finding,
     check_pricing,
     load_not_carried,
     unexplained,
 )
-from app.costing.pricing_import import catalog_entry
-from app.costing.rates import PER_TOKEN
+from frugalflow.costing.pricing_import import catalog_entry
+from frugalflow.costing.rates import PER_TOKEN
 
 LITELLM_VERSION = "1.110.2"
 # Releases after 1.92 ship only platform wheels; pin the tags so every host downloads

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from app.costing.calculator import cost_and_savings
-from app.costing.catalog import (
+from frugalflow.costing.calculator import cost_and_savings
+from frugalflow.costing.catalog import (
     PRICING_FILE_ENV,
     PricingConfigError,
     UnknownModelError,
@@ -22,12 +22,18 @@ from app.costing.catalog import (
     priced_models,
     reload_catalog,
 )
-from app.costing.named_prices import OPENAI_COMPATIBLE_ENV
-from app.costing.rates import ModeUnavailableError
-from app.costing.reported import cost_mismatch, tolerance
-from app.policy.tiers import alternates, model_for_tier, nearest_model, routable_models, tier_of
-from app.providers.base import Usage
-from app.providers.vendor_ids import wire_id
+from frugalflow.costing.named_prices import OPENAI_COMPATIBLE_ENV
+from frugalflow.costing.rates import ModeUnavailableError
+from frugalflow.costing.reported import cost_mismatch, tolerance
+from frugalflow.policy.tiers import (
+    alternates,
+    model_for_tier,
+    nearest_model,
+    routable_models,
+    tier_of,
+)
+from frugalflow.providers.base import Usage
+from frugalflow.providers.vendor_ids import wire_id
 
 MILLION = Decimal(1_000_000)
 DAY = date(2026, 12, 4)
@@ -213,8 +219,8 @@ def test_a_bad_entry_stops_the_catalog_naming_the_variable(
 def test_a_model_nothing_prices_stops_the_worker_at_start(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from app.settings import load_settings
-    from app.worker import run_worker
+    from frugalflow.settings import load_settings
+    from frugalflow.worker import run_worker
 
     listed = [{"name": "gw", "base_url": "http://gw/v1", "models": {"m": {"tier": "small"}}}]
     monkeypatch.setenv(OPENAI_COMPATIBLE_ENV, json.dumps(listed))

@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-from app.costing.catalog import PRICING_FILE_ENV, reload_catalog
-from app.costing.named_prices import OPENAI_COMPATIBLE_ENV
-from app.events import RequestEvent
-from app.intake.policies import _router
-from app.intake.route import Route, RouteRejected, choose_route
-from app.policy.models import TenantPolicy, effective_policy
-from app.policy.snapshot import PolicySnapshot
-from app.providers.registry import ProviderRegistry
-from app.settings import load_settings
+from frugalflow.costing.catalog import PRICING_FILE_ENV, reload_catalog
+from frugalflow.costing.named_prices import OPENAI_COMPATIBLE_ENV
+from frugalflow.events import RequestEvent
+from frugalflow.intake.policies import _router
+from frugalflow.intake.route import Route, RouteRejected, choose_route
+from frugalflow.policy.models import TenantPolicy, effective_policy
+from frugalflow.policy.snapshot import PolicySnapshot
+from frugalflow.providers.registry import ProviderRegistry
+from frugalflow.settings import load_settings
 
 DAY = date(2026, 12, 4)
 HARD = "Prove step by step that the algorithm terminates, and analyse its complexity."

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from app.providers.compatible import SHIPPED
-from app.providers.endpoints import EMULATOR_KEY, endpoints
-from app.providers.registry import PROVIDERS, ProviderRegistry
-from app.settings import Settings, SettingsError, load_settings
+from frugalflow.providers.compatible import SHIPPED
+from frugalflow.providers.endpoints import EMULATOR_KEY, endpoints
+from frugalflow.providers.registry import PROVIDERS, ProviderRegistry
+from frugalflow.settings import Settings, SettingsError, load_settings
 
 KEY_VARIABLES = ("OPENROUTER_API_KEY", "CEREBRAS_API_KEY", "ANTHROPIC_API_KEY",
                  "OPENAI_API_KEY", "GEMINI_API_KEY")  # fmt: skip

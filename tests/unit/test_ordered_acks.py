@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.dispatch.ordered_acks import OrderedAcks
+from frugalflow.dispatch.ordered_acks import OrderedAcks
 
 
 def test_an_event_done_out_of_order_waits_for_the_earlier_ones_of_its_partition() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import faust
 from faust.types import TP
 
-from app.dispatch.ordered_acks import OrderedAcks
+from frugalflow.dispatch.ordered_acks import OrderedAcks
 
 TOPIC_PARTITION = TP("llm.admitted", 0)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.dispatch.poller import PollSchedule
+from frugalflow.dispatch.poller import PollSchedule
 
 
 class Clock:

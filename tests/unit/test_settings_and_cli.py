@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.cli import main
-from app.settings import Settings, SettingsError, load_settings
-from app.topics import load_topics
+from frugalflow.cli import main
+from frugalflow.settings import Settings, SettingsError, load_settings
+from frugalflow.topics import load_topics
 
 
 def test_bad_setting_is_one_readable_line(monkeypatch: pytest.MonkeyPatch) -> None:

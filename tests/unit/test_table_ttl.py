@@ -10,10 +10,10 @@ from typing import Any
 import faust
 import pytest
 
-from app.dispatch.batch_ledger import done_stamp, done_value
-from app.intake.agent import seen_origin, seen_stamp, seen_value
-from app.settings import Settings, SettingsError, load_settings
-from app.table_ttl import Stamp, TableTTL, rebuild_on_recovery, record_time
+from frugalflow.dispatch.batch_ledger import done_stamp, done_value
+from frugalflow.intake.agent import seen_origin, seen_stamp, seen_value
+from frugalflow.settings import Settings, SettingsError, load_settings
+from frugalflow.table_ttl import Stamp, TableTTL, rebuild_on_recovery, record_time
 
 T0 = 1_700_000_000.0
 TTL = 60.0

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.events import DeadLetter, RequestEvent
-from app.intake.validate import Reason, validate_record
+from frugalflow.events import DeadLetter, RequestEvent
+from frugalflow.intake.validate import Reason, validate_record
 
 GOOD = {
     "event_type": "NEW_RECORD",

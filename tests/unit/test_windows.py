@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.dispatch.windows import (
+from frugalflow.dispatch.windows import (
     Caps,
     Flush,
     FlushReason,
@@ -18,7 +18,7 @@ from app.dispatch.windows import (
     request_size,
     submit_deadline,
 )
-from app.events import Admitted, RequestEvent
+from frugalflow.events import Admitted, RequestEvent
 
 START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 MARGIN_S = 3600  # batch_min_deadline_s

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.worker_profile import PROFILE_ENV, profiled
+from frugalflow.worker_profile import PROFILE_ENV, profiled
 
 
 async def _spin(n: int) -> int:
