@@ -1,8 +1,8 @@
 """Operations as data: each route is declared once, with what it reads and returns.
 
-``frugalflow.api.app`` registers them with aiohttp and ``frugalflow.api.openapi`` documents them, so a
-route cannot exist undocumented. Handlers read their inputs with ``query`` and ``body``
-and answer with ``json``.
+``frugalflow.api.app`` registers them with aiohttp and ``frugalflow.api.openapi`` documents
+them, so a route cannot exist undocumented. Handlers read their inputs with ``query`` and
+``body`` and answer with ``json``.
 """
 
 from __future__ import annotations

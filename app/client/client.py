@@ -230,7 +230,8 @@ class FrugalFlowClient:
         use_case: str | None = None,
         strict: bool = False,
     ) -> CostTracker:
-        """A decorator / context manager that books direct SDK calls (``frugalflow.client.track``)."""
+        """A decorator / context manager that books direct SDK calls
+        (``frugalflow.client.track``)."""
         return CostTracker(
             self, tenant_id=tenant_id, service=service, use_case=use_case, strict=strict
         )

@@ -517,7 +517,7 @@ async def ensure_postgres(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m frugalflow.infra.postgres run``: start a local Postgres and block until Ctrl-C."""
+    """``python -m frugalflow.infra.postgres run``: start a local Postgres, block until Ctrl-C."""
     parser, run = run_parser(
         "python -m frugalflow.infra.postgres", "start a local Postgres and wait for Ctrl-C"
     )

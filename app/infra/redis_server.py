@@ -256,7 +256,7 @@ async def ensure_redis(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m frugalflow.infra.redis_server run``: start a local Redis and block until Ctrl-C."""
+    """``python -m frugalflow.infra.redis_server run``: start a local Redis until Ctrl-C."""
     parser, run = run_parser(
         "python -m frugalflow.infra.redis_server", "start a local redis-server and wait for Ctrl-C"
     )

@@ -1,4 +1,4 @@
-"""Budgets as the MCP tools show them; the table is read and written by ``frugalflow.reports.budgets``.
+"""Budgets as the MCP tools show them; ``frugalflow.reports.budgets`` reads and writes the table.
 
 The tools give "any" service or use case back as ``None`` (the table's ``''``), name the
 tenant ``tenant_id`` and list alert thresholds lowest first. The table is the only place

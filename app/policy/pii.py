@@ -46,7 +46,8 @@ PRIORITY: tuple[str, ...] = (
     "payment_card",
     "national_id",
     "phone",
-    "sensitive_keyword",  # not detected here; ranked for merged redactions (frugalflow.policy.safety)
+    # not detected here; ranked for merged redactions (frugalflow.policy.safety)
+    "sensitive_keyword",
 )
 PII_KINDS: frozenset[str] = frozenset(PRIORITY[:-1])
 
