@@ -12,7 +12,9 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[local,dev]'
+	@# setuptools warns that the source folder (app/) could shadow the package (frugalflow):
+	@# it cannot, the names differ; the warning would fill the first screen of make demo.
+	PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip install --quiet -e '.[local,dev]'
 	touch $(STAMP)
 
 demo: install
