@@ -43,6 +43,7 @@ Record: TypeAlias = ConsumerRecord[Any, Any]
 
 POLL_WHILE_WRITING_MS = 20  # how often running writes are checked while reading on
 IN_FLIGHT = 2  # writes at once (the store's pool has 4 connections)
+LOOKUP_ATTEMPTS = 10  # tries to read where the app group stopped, a second apart
 TANSU_FETCH_WAIT_MS = 20  # Tansu answers a fetch only when its wait ends (app/kafka_compat.py)
 
 
@@ -157,15 +158,33 @@ class _StartWhereTheAppGroupStopped(ConsumerRebalanceListener):  # type: ignore[
         return None  # commits follow writes: nothing uncommitted is worth saving here
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
+        # aiokafka starts fetching the new partitions before it calls this listener, and
+        # the lookups below take a while: paused, no record of theirs reaches getmany
+        # until each sits where it should start (a seek drops what was fetched before).
+        self._consumer.pause(*assigned)
+        try:
+            await self._start_where_the_app_group_stopped(assigned)
+        finally:
+            self._consumer.resume(*assigned)
+
+    async def _start_where_the_app_group_stopped(self, assigned: Any) -> None:
         fresh = [tp for tp in assigned if await self._consumer.committed(tp) is None]
         if not fresh:
             return
-        try:
-            earlier = await self._sink.app_group_offsets(fresh)
-        except Exception as exc:  # no such group (a new deployment) or unreachable: earliest
-            log.info("%s: no earlier offsets to start from (%s)", self._sink.name,
-                     type(exc).__name__)  # fmt: skip
-            return
+        earlier: dict[TopicPartition, int] = {}
+        for attempt in range(LOOKUP_ATTEMPTS):
+            try:  # a group that never existed (a new deployment) gives {}: earliest
+                earlier = await self._sink.app_group_offsets(fresh)
+                break
+            except Exception as exc:  # e.g. the group coordinator is not elected yet
+                log.info("%s: looking up the app group's offsets failed (%s)", self._sink.name,
+                         type(exc).__name__)  # fmt: skip
+                if attempt + 1 < LOOKUP_ATTEMPTS:
+                    await asyncio.sleep(1.0)
+        else:
+            log.warning("%s: the app group's offsets could not be read; the partitions "
+                        "start at their earliest record (writes are idempotent)",
+                        self._sink.name)  # fmt: skip
         for tp, offset in earlier.items():
             self._consumer.seek(tp, offset)
             log.info("%s: %s starts at %d, where the app group stopped", self._sink.name, tp,

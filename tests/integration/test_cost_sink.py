@@ -48,7 +48,8 @@ async def publish(kafka: str, topic: str, values: list[bytes]) -> None:
 
 
 async def commit_as(kafka: str, group: str, topic: str, offset: int) -> None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group)
+    # No auto-commit: it would commit wherever the fetcher got to when the consumer stops.
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         tp = TopicPartition(topic, 0)
