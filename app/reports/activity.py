@@ -6,6 +6,7 @@ inclusive UTC days, as every report's; lists are newest first and capped by ``li
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Literal
 
@@ -20,9 +21,22 @@ BatchFilter = Literal["pending", "done", "all"]
 PENDING: tuple[BatchState, ...] = ("submitting", "submitted")
 
 
+class AlertDeliveryState(BaseModel):
+    """Where one channel's delivery of an alert stands (app/alerts: the notifier)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: str
+    state: str  # pending | delivered | failed
+    attempts: int
+    last_error: str | None
+    updated_at: datetime
+
+
 class AlertRow(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    alert_id: str
     tenant_id: str
     kind: str
     period: str
@@ -33,6 +47,8 @@ class AlertRow(BaseModel):
     use_case: str | None
     detail: str | None
     occurred_at: datetime
+    # Per channel, by name; empty when no channel was named for the tenant (or not yet).
+    deliveries: list[AlertDeliveryState]
 
 
 class RejectionCount(BaseModel):
@@ -89,12 +105,19 @@ async def alerts(
 ) -> list[AlertRow]:
     low, high = utc_bounds(start, end)
     rows = await conn.fetch(
-        "SELECT * FROM alerts WHERE occurred_at >= $1 AND occurred_at < $2"
-        " AND ($3::text IS NULL OR tenant_id = $3) ORDER BY occurred_at DESC, alert_id"
+        "SELECT a.*, COALESCE((SELECT json_agg(json_build_object("
+        " 'channel', d.channel, 'state', d.state, 'attempts', d.attempts,"
+        " 'last_error', d.last_error, 'updated_at', d.updated_at) ORDER BY d.channel)"
+        " FROM alert_deliveries d WHERE d.alert_id = a.alert_id), '[]') AS deliveries"
+        " FROM alerts a WHERE a.occurred_at >= $1 AND a.occurred_at < $2"
+        " AND ($3::text IS NULL OR a.tenant_id = $3) ORDER BY a.occurred_at DESC, a.alert_id"
         " LIMIT $4",
         low, high, tenant, limit,
     )  # fmt: skip
-    return [AlertRow.model_validate(dict(r)) for r in rows]
+    return [
+        AlertRow.model_validate({**dict(r), "deliveries": json.loads(r["deliveries"])})
+        for r in rows
+    ]
 
 
 async def rejections(

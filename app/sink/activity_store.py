@@ -8,7 +8,6 @@ carries no requests, so it keeps the size (and tenants) the slice was submitted 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
@@ -82,8 +81,9 @@ WHERE EXCLUDED.updated_at >= b.updated_at
 
 
 def alert_id(alert: Alert) -> str:
-    """A stable id: the same alert redelivered hashes the same."""
-    return hashlib.sha256(alert.model_dump_json().encode()).hexdigest()[:32]
+    """The alert's stable id (``Alert.identity``), the one its deliveries are kept under
+    (``alert_deliveries``), so the console shows each alert with its delivery state."""
+    return alert.identity()
 
 
 async def insert_alerts(pool: asyncpg.Pool, alerts: Sequence[Alert]) -> None:

@@ -197,6 +197,8 @@ async def test_tenant_page_shows_budgets_alerts_rejections_and_policy(
                            " ORDER BY occurred_at DESC, alert_id")  # fmt: skip
     assert alerts, "the tiny daily budget raised no alert"
     assert [r[1] for r in table_rows(driver, "alerts")] == [r["kind"] for r in alerts]
+    # The notifier's state per channel: this run names no channel for globex.
+    assert {r[-1] for r in table_rows(driver, "alerts")} == {"no channel"}
     stops = await db(run, "SELECT count(*) AS n FROM rejections WHERE tenant_id = 'globex'"
                           " AND code = 'budget_hard_stop'")  # fmt: skip
     assert table_rows(driver, "rate-limit-and-hard-stop") == [

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from frugalflow.alerts.store import DeliveryStore
 from frugalflow.events import Admitted, Alert, BatchRecord, ErrorOut, ResponseEvent, Status
 from frugalflow.events import Path as AnswerPath
 from frugalflow.reports import activity
@@ -54,6 +55,22 @@ async def test_alerts_are_stored_once_and_read_newest_first(store: CostStore, te
     assert await activity.alerts(store.pool, DAY + timedelta(days=1), DAY + timedelta(days=1),
                                  tenant) == []  # fmt: skip
     assert len(await activity.alerts(store.pool, DAY, DAY, tenant, limit=1)) == 1
+    assert [a.deliveries for a in found] == [[], []]  # no channel named
+
+
+async def test_alerts_show_their_delivery_per_channel(store: CostStore, tenant: str) -> None:
+    alert = Alert(tenant_id=tenant, kind="budget_exceeded", period="daily",
+                  spent_usd=Decimal("1.5"), limit_usd=Decimal("1"), occurred_at=T0)  # fmt: skip
+    await insert_alerts(store.pool, [alert])
+    deliveries = DeliveryStore(store.pool)
+    await deliveries.enqueue(alert, alert.identity(), {"ops-slack": None, "pager": None})
+    await deliveries.delivered(alert.identity(), "ops-slack")
+    await deliveries.failed(alert.identity(), "pager", "http_403")
+    [found] = await activity.alerts(store.pool, DAY, DAY, tenant)
+    assert found.alert_id == alert.identity()
+    assert [(d.channel, d.state, d.last_error) for d in found.deliveries] == [
+        ("ops-slack", "delivered", None), ("pager", "failed", "http_403")
+    ]  # fmt: skip
 
 
 async def test_rejections_count_by_code(store: CostStore, tenant: str) -> None:

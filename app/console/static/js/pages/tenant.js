@@ -7,6 +7,10 @@ import { costSections } from "./costs.js";
 
 const scopeOf = (b) => [b.service ? `service ${b.service}` : null,
   b.use_case ? `use case ${b.use_case}` : null].filter(Boolean).join(", ") || "all spend";
+// Each channel's delivery (the notifier's), e.g. "ops-slack: delivered, pager: failed (…)".
+const deliveryOf = (a) => a.deliveries.map((d) => `${d.channel}: ${d.state}` +
+  (d.state !== "delivered" && d.last_error ? ` (${d.last_error})` : "")).join(", ")
+  || "no channel";
 
 function meter(limit, status, thresholds, hardStop) {
   // The bar spans 0 .. max(limit x hard stop, forecast); ticks at thresholds.
@@ -158,6 +162,7 @@ export async function tenantPage(range, tenant, session) {
       { label: "limit", value: (r) => r.limit_usd, text: (r) => money(r.limit_usd), num: true },
       { label: "scope", value: (r) => scopeOf(r) },
       { label: "detail", value: (r) => r.detail, text: (r) => r.detail || "–", wrap: true },
+      { label: "delivery", value: (r) => deliveryOf(r), wrap: true },
     ], alerts.alerts, { title: "Recent alerts", emptyText: "No alert in this range: budgets raise one at each threshold they cross." }),
     table("rate-limit-and-hard-stop", [
       { label: "code", value: (r) => r.code },
