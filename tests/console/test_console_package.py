@@ -20,9 +20,10 @@ def test_the_wheel_holds_every_console_file(tmp_path: Path) -> None:
     )  # fmt: skip
     (wheel,) = tmp_path.glob("frugalflow-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = {f"app/console/static/{name}" for name in load_assets()}
+    shipped = {f"frugalflow/console/static/{name}" for name in load_assets()}
     assert shipped <= names, sorted(shipped - names)
     for needed in ("index.html", "js/app.js", "vendor/uplot/uPlot.iife.min.js",
                    "vendor/uplot/LICENSE"):  # fmt: skip
-        assert f"app/console/static/{needed}" in names
-    assert "app/sink/migrations/0007_console_activity.sql" in names
+        assert f"frugalflow/console/static/{needed}" in names
+    assert "frugalflow/sink/migrations/0007_console_activity.sql" in names
+    assert not any(name.startswith("app/") for name in names)  # installed as frugalflow
