@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
-import asyncpg
 import pytest
 
 from tests.alerts.receivers import HttpReceiver, SmtpReceiver
+from tests.pg_schema import fresh_schema
 
 
 @pytest.fixture(scope="module")
@@ -28,18 +27,5 @@ def smtp_receiver() -> Iterator[SmtpReceiver]:
 @pytest.fixture(scope="module")
 async def alerts_dsn(postgres_dsn: str) -> AsyncIterator[str]:
     """A fresh schema (``search_path``): no other test's deliveries in it; dropped after."""
-    schema = f"alerts_{uuid.uuid4().hex[:10]}"
-    await _execute(postgres_dsn, f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in postgres_dsn else "?"
-    try:
-        yield f"{postgres_dsn}{separator}search_path={schema}"
-    finally:
-        await _execute(postgres_dsn, f"DROP SCHEMA {schema} CASCADE")
-
-
-async def _execute(dsn: str, sql: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+    async with fresh_schema(postgres_dsn, "alerts") as dsn:
+        yield dsn

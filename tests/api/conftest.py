@@ -5,33 +5,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from frugalflow.api import create_app
 from frugalflow.sink.store import CostStore
 from tests.api.helpers import api_settings
+from tests.pg_schema import fresh_schema
 
 
 @pytest.fixture(scope="module")
 async def schema_dsn(postgres_dsn: str) -> AsyncIterator[str]:
     """The DSN of a fresh schema (``search_path``), dropped after the module."""
-    schema = f"api_{uuid.uuid4().hex[:10]}"
-    await _execute(postgres_dsn, f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in postgres_dsn else "?"
-    try:
-        yield f"{postgres_dsn}{separator}search_path={schema}"
-    finally:
-        await _execute(postgres_dsn, f"DROP SCHEMA {schema} CASCADE")
-
-
-async def _execute(dsn: str, sql: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+    async with fresh_schema(postgres_dsn, "api") as dsn:
+        yield dsn
 
 
 @pytest.fixture(scope="module")

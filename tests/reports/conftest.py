@@ -10,32 +10,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 
 from frugalflow.sink.store import CostStore
+from tests.pg_schema import fresh_schema
 
 
 @pytest.fixture(scope="module")
 async def store(postgres_dsn: str) -> AsyncIterator[CostStore]:
-    schema = f"reports_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(postgres_dsn)
-    try:
-        await admin.execute(f"CREATE SCHEMA {schema}")
-    finally:
-        await admin.close()
-    separator = "&" if "?" in postgres_dsn else "?"
-    s = CostStore(f"{postgres_dsn}{separator}search_path={schema}")
-    await s.start()
-    try:
-        yield s
-    finally:
-        await s.close()
-        admin = await asyncpg.connect(postgres_dsn)
+    async with fresh_schema(postgres_dsn, "reports") as dsn:
+        s = CostStore(dsn)
+        await s.start()
         try:
-            await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+            yield s
         finally:
-            await admin.close()
+            await s.close()
 
 
 @pytest.fixture
