@@ -30,31 +30,29 @@ class _Channel(BaseModel):
     timeout_s: float = Field(10.0, gt=0, le=120)
 
 
-class WebhookChannel(_Channel):
+class _SecretUrlChannel(_Channel):
+    """A channel posting to a URL that is itself a credential (it may embed a token)."""
+
+    url: SecretStr
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: SecretStr) -> SecretStr:
+        _http_url(value.get_secret_value(), "url")
+        return value
+
+
+class WebhookChannel(_SecretUrlChannel):
     """A generic JSON webhook, signed with HMAC-SHA256 when ``secret`` is set."""
 
     type: Literal["webhook"]
-    url: SecretStr  # may embed a token; treated as a secret
     secret: SecretStr | None = None
 
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: SecretStr) -> SecretStr:
-        _http_url(value.get_secret_value(), "url")
-        return value
 
-
-class SlackChannel(_Channel):
+class SlackChannel(_SecretUrlChannel):
     """A Slack (or Slack-compatible: Mattermost, Rocket.Chat) incoming webhook."""
 
     type: Literal["slack"]
-    url: SecretStr  # the webhook URL is the credential
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: SecretStr) -> SecretStr:
-        _http_url(value.get_secret_value(), "url")
-        return value
 
 
 class PagerDutyChannel(_Channel):
