@@ -55,4 +55,28 @@ def _save(yappi: object, path: Path) -> None:
             where = f"{r.module.rsplit('site-packages/', 1)[-1]}:{r.lineno} {r.name}"
             lines.append(f"{value / total:7.1%} {value:9.3f} {r.ncall:9d}  {where}")
         lines.append("")
-    path.with_suffix(path.suffix + ".txt").write_text("\n".join(lines))
+    lines += [
+        "own time by package:",
+        f"{'share':>7} {'seconds':>9}  package",
+        *(f"{v / total:7.1%} {v:9.3f}  {k}" for k, v in by_package(rows)),
+    ]
+    path.with_suffix(path.suffix + ".txt").write_text("\n".join(lines) + "\n")
+
+
+def by_package(rows: list[object]) -> list[tuple[str, float]]:
+    """Own time summed per top-level package (stdlib modules by name): where the CPU goes."""
+    totals: dict[str, float] = {}
+    for r in rows:
+        module = str(r.module)  # type: ignore[attr-defined]
+        if "site-packages/" in module:
+            name = module.rsplit("site-packages/", 1)[-1].split("/", 1)[0]
+        elif "/app/" in module:
+            name = module.rsplit("/app/", 1)[-1].split("/", 1)[0].removesuffix(".py")
+            name = f"frugalflow.{name}"
+        elif "/lib/python3." in module:
+            rest = module.rsplit("/lib/python3.", 1)[-1].split("/", 1)[-1]
+            name = "stdlib " + rest.split("/", 1)[0].removesuffix(".py")
+        else:
+            name = module
+        totals[name] = totals.get(name, 0.0) + float(r.tsub)  # type: ignore[attr-defined]
+    return sorted(totals.items(), key=lambda item: item[1], reverse=True)[:TOP]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from frugalflow import metrics
-from frugalflow.events import CostEvent
+from frugalflow.events import CostEvent, Savings
 
+LEVERS = tuple(Savings.model_fields)
 TOKEN_CLASSES = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
 
 
@@ -30,7 +31,8 @@ def count(batch: list[CostEvent], inserted: set[str]) -> None:
             reported[provider] += float(event.provider_reported_cost_usd)
             if event.cost_mismatch:
                 mismatches[(provider, model)] += 1
-        for lever, amount in event.savings_usd:
+        for lever in LEVERS:
+            amount = getattr(event.savings_usd, lever)
             if amount > 0:  # a counter only grows; cache-write premiums are in the rows
                 savings[lever] += float(amount)
         for token_class in TOKEN_CLASSES:

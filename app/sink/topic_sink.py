@@ -42,7 +42,7 @@ T = TypeVar("T")
 Record: TypeAlias = ConsumerRecord[Any, Any]
 
 POLL_WHILE_WRITING_MS = 20  # how often running writes are checked while reading on
-IN_FLIGHT = 2  # writes at once (the store's pool has 4 connections)
+IN_FLIGHT = 4  # writes at once: the cost store has 4 connections; an activity sink queues on 1
 LOOKUP_ATTEMPTS = 10  # tries to read where the app group stopped, a second apart
 TANSU_FETCH_WAIT_MS = 20  # Tansu answers a fetch only when its wait ends (app/kafka_compat.py)
 
