@@ -10,6 +10,7 @@ from frugalflow.alerts import agent as notifier
 from frugalflow.dispatch import batch_ledger, batcher, immediate, poller
 from frugalflow.experiments import agent as experiments
 from frugalflow.experiments import live as live_experiments
+from frugalflow.faust_sensor import setup_prometheus_sensors
 from frugalflow.intake import agent as intake
 from frugalflow.pipeline import (
     Pipeline,
@@ -70,8 +71,6 @@ def build_pipeline(settings: Settings, providers: ProviderRegistry | None = None
         pipeline.response_cache = ResponseCache(client, timeout_s=settings.redis_timeout_s)
     for stage in STAGES:
         stage.register(pipeline)
-    from faust.sensors.prometheus import setup_prometheus_sensors
-
     setup_prometheus_sensors(app, pattern="/metrics", name_prefix="frugalflow_faust")
     add_readiness_page(app)
     return pipeline

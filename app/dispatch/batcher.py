@@ -163,11 +163,10 @@ async def _send(p: Pipeline, stream: Any, buffer: Buffer, flushes: list[Flush[An
             requests=requests,
         )
         try:
-            await p.topics.batches.send(
-                key=record.record_key.encode(),
-                value=record.model_dump_json().encode(),
+            await p.send(
+                p.topics.batches, record.record_key.encode(), record.model_dump_json().encode(),
                 partition=flush.key.partition,
-            )
+            )  # fmt: skip
         except BaseException:
             buffer.windows.put_back(item for _, unsent in batches[index:] for item in unsent)
             raise

@@ -144,11 +144,10 @@ async def _poll_record(p: Pipeline, record: BatchRecord) -> bool:
         message = (result.error_message if result else None) or status.detail or code
         await reroute_or_fail(p, [admitted], code or "batch_error", message or "batch error")
     done = record.model_copy(update={"state": "done", "requests": [], "updated_at": utcnow()})
-    await p.topics.batches.send(
-        key=record.record_key.encode(),
-        value=done.model_dump_json().encode(),
+    await p.send(
+        p.topics.batches, record.record_key.encode(), done.model_dump_json().encode(),
         partition=record.partition,
-    )
+    )  # fmt: skip
     log.info(
         "batch %s %s: %d answered, %d retried or failed",
         record.provider_batch_id, status.state.value, len(record.requests) - len(retry), len(retry),

@@ -68,7 +68,7 @@ def register(p: Pipeline) -> None:
                 seen[key] = f"{msg.partition}@{now:.3f}"
                 expiry.track(msg.partition, key, now)
                 await book_spend(p, cost)
-            await p.topics.cost_events.send(key=msg.key, value=msg.value)
+            await p.send(p.topics.cost_events, msg.key, msg.value)
 
 
 async def _valid(p: Pipeline, msg: Any) -> CostEvent | None:
