@@ -139,8 +139,10 @@ class OpenAIAdapter:
         try:
             messages = self._messages(request)
             cache_key = self._cache_key(request)
-            completion = await call_with_retries(
-                lambda: self._client.chat.completions.create(
+
+            # The raw body, read as JSON, as for Anthropic (anthropic_adapter.py says why).
+            async def call() -> bytes:
+                response = await self._client.chat.completions.with_raw_response.create(
                     model=request.model,
                     messages=messages,
                     max_completion_tokens=request.max_tokens,
@@ -149,18 +151,16 @@ class OpenAIAdapter:
                     else openai.omit,
                     prompt_cache_key=cache_key if cache_key is not None else openai.omit,
                     service_tier=request.service_tier or openai.omit,  # type: ignore[arg-type]
-                ),
-                self._retry,
-            )
+                )
+                return response.content  # read with the response (not streamed)
+
+            body = json.loads(await call_with_retries(call, self._retry))
         except ProviderError as exc:
             return failure_result(request.custom_id, request.model, exc.code, exc.message)
-        result = chat_success(
-            request.custom_id,
-            completion.model,
-            chat_completion_text(completion),
-            chat_usage(completion.usage),
-        )
-        return replace(result, service_tier=billed_mode(completion.service_tier))
+        except ValueError as exc:  # not JSON: the same failure as any malformed answer
+            code, why = ErrorCode.PROVIDER_ERROR, f"unreadable answer: {exc}"
+            return failure_result(request.custom_id, request.model, code, why)
+        return completion_result(request.custom_id, request.model, body)
 
     # --- batch -----------------------------------------------------------------------------
 
@@ -306,6 +306,16 @@ def billed_mode(service_tier: str | None) -> Mode:
     if service_tier == "priority":
         return "priority"
     return "standard"
+
+
+def completion_result(custom_id: str, model: str, body: dict[str, Any]) -> ChatResult:
+    """A Chat Completions answer from its JSON body, with the tier that billed it."""
+    choices = body.get("choices") or [{}]
+    content = (choices[0].get("message") or {}).get("content") or ""
+    result = chat_success(
+        custom_id, body.get("model") or model, content, chat_usage(body.get("usage"))
+    )
+    return replace(result, service_tier=billed_mode(body.get("service_tier")))
 
 
 def chat_success(custom_id: str, model: str, content: str, usage: Usage) -> ChatResult:

@@ -614,3 +614,60 @@ async def test_anthropic_find_batch_cannot_tell(make_adapter: Callable[..., Adap
     adapter = make_adapter("anthropic")
     await adapter.submit_batch([request("anthropic", "a")], {BATCH_MARKER: "slice-1:0"})
     assert await adapter.find_batch("slice-1:0", 0) is None
+
+
+def test_anthropic_answer_read_from_its_json_body_as_from_the_sdk_message() -> None:
+    """The immediate path reads the raw body; it must say what the typed Message says."""
+    from anthropic.types import Message
+
+    from frugalflow.providers.anthropic_adapter import _body_success, _success
+
+    body = {
+        "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
+        "content": [
+            {"type": "thinking", "thinking": "hm", "signature": "s"},
+            {"type": "text", "text": "Hello, "}, {"type": "text", "text": "world."},
+        ],
+        "stop_reason": "end_turn", "stop_sequence": None,
+        "usage": {
+            "input_tokens": 12, "output_tokens": 7, "cache_creation_input_tokens": 300,
+            "cache_read_input_tokens": 1500,
+            "cache_creation": {"ephemeral_5m_input_tokens": 100, "ephemeral_1h_input_tokens": 200},
+        },
+    }  # fmt: skip
+    typed = _success("r1", Message.model_validate(body))
+    assert _body_success("r1", body) == typed
+    assert typed.content == "Hello, world." and typed.usage.cache_write_1h_tokens == 200
+    bare = {**body, "usage": {"input_tokens": 3, "output_tokens": 1}}
+    assert _body_success("r1", bare) == _success("r1", Message.model_validate(bare))
+
+
+def test_openai_answer_read_from_its_json_body_as_from_the_sdk_completion() -> None:
+    from dataclasses import replace
+
+    from openai.types.chat import ChatCompletion
+
+    from frugalflow.providers.openai_adapter import (
+        billed_mode,
+        chat_completion_text,
+        chat_success,
+        chat_usage,
+        completion_result,
+    )
+
+    body = {
+        "id": "c1", "object": "chat.completion", "created": 1, "model": "gpt-5.4-mini",
+        "service_tier": "flex",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": "Hi there."}}],
+        "usage": {"prompt_tokens": 1200, "completion_tokens": 9, "total_tokens": 1209,
+                  "prompt_tokens_details": {"cached_tokens": 1024}},
+    }  # fmt: skip
+    completion = ChatCompletion.model_validate(body)
+    typed = replace(
+        chat_success("r1", completion.model, chat_completion_text(completion),
+                     chat_usage(completion.usage)),
+        service_tier=billed_mode(completion.service_tier),
+    )  # fmt: skip
+    assert completion_result("r1", "asked-model", body) == typed
+    assert typed.service_tier == "flex" and typed.usage.cache_read_tokens == 1024
