@@ -17,7 +17,7 @@ import base64
 import binascii
 import re
 
-from frugalflow.policy.pii import fold_str
+from frugalflow.policy.folding import fold_str
 
 _SOME_WORDS = r"(?:(?:all|any|the|your|my|of|these|those|every|each|such)\s+){0,3}"
 _EARLIER = r"(?:previous|prior|above|earlier|preceding|former|original|initial|foregoing)"

@@ -33,11 +33,12 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+
+from frugalflow.policy.folding import fold
+from frugalflow.policy.pii_phones import digit_count, find_phones
 
 PRIORITY: tuple[str, ...] = (
     "api_key",
@@ -70,97 +71,6 @@ class Span:
     kind: str
     start: int
     end: int
-
-
-# --- folding ---------------------------------------------------------------------------
-
-# Cyrillic and Greek look-alikes attackers swap in for Latin letters ("ignore" with a
-# Cyrillic o).
-# Applied only when case-folding (matching words), never for PII (digits and keys).
-_CONFUSABLES = str.maketrans(
-    "\u0430\u0432\u0435\u043a\u043c\u043d\u043e\u0440"
-    "\u0441\u0442\u0443\u0445\u0456\u0458\u0455\u0501"
-    "\u04cf\u0261\u0131\u03b1\u03b5\u03b9\u03ba\u03bd"
-    "\u03bf\u03c1\u03c4\u03c5\u03c7",
-    "abekmhopctyxijsdlgiaeikvoptux",
-)
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
-# Invisible characters only serve to split what we match: every format character
-# (Unicode category Cf: zero-width space and joiners, soft hyphen, bidi controls, BOM,
-# the tag characters of "ASCII smuggling") and the variation selectors.
-_INVISIBLE = re.compile(
-    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f"
-    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufe00-\ufe0f\ufeff\ufff9-\ufffb"
-    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
-    "\U000e0001\U000e0020-\U000e007f\U000e0100-\U000e01ef]"
-)
-
-
-@lru_cache(maxsize=8192)
-def _fold_char(ch: str, lower: bool) -> str:
-    if _INVISIBLE.match(ch) or unicodedata.category(ch) == "Cf":
-        return ""
-    piece = unicodedata.normalize("NFKC", ch)
-    return piece.lower().translate(_CONFUSABLES) if lower else piece
-
-
-@dataclass(frozen=True, slots=True)
-class FoldedText:
-    """A normalized copy of a text that remembers where each character came from."""
-
-    text: str
-    origin: list[int] | None  # origin[i] = index in the original of text[i]; None = same
-
-    def original_span(self, start: int, end: int) -> tuple[int, int]:
-        if self.origin is None:
-            return start, end
-        return self.origin[start], self.origin[end - 1] + 1
-
-
-def fold(text: str, *, lower: bool = False) -> FoldedText:
-    """NFKC per character, invisible characters dropped, optionally lower-cased.
-
-    Per character (not whole-string NFKC) so every output character maps back to exactly
-    one input character. Text that is already normalized (ASCII, most prose) takes a fast
-    path whose offsets are the original's. ``lower`` uses ``str.lower`` (plus look-alike
-    letters mapped to Latin), not ``casefold``: it keeps one character per character
-    ("ß" stays "ß"), so that fast path holds for nearly every text.
-    """
-    if text.isascii():
-        return FoldedText(text.lower() if lower else text, None)
-    if unicodedata.is_normalized("NFKC", text) and not _INVISIBLE.search(text):
-        if not lower:
-            return FoldedText(text, None)
-        folded = text.lower().translate(_CONFUSABLES)
-        if len(folded) == len(text):  # every character folded to exactly one ("İ" doesn't)
-            return FoldedText(folded, None)
-    parts: list[str] = []
-    origin: list[int] = []
-    position = 0
-    for match in _NON_ASCII.finditer(text):
-        index = match.start()
-        if index > position:
-            chunk = text[position:index]
-            parts.append(chunk.lower() if lower else chunk)
-            origin.extend(range(position, index))
-        piece = _fold_char(text[index], lower)
-        parts.append(piece)
-        origin.extend([index] * len(piece))
-        position = index + 1
-    if position < len(text):
-        chunk = text[position:]
-        parts.append(chunk.lower() if lower else chunk)
-        origin.extend(range(position, len(text)))
-    return FoldedText("".join(parts), origin)
-
-
-def fold_str(text: str, *, casefold: bool = False) -> str:
-    """Like ``fold(text).text`` but normalized as a whole, without offsets: faster, and
-    ``casefold`` folds fully ("ß" → "ss")."""
-    if text.isascii():
-        return text.lower() if casefold else text
-    folded = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
-    return folded.casefold().translate(_CONFUSABLES) if casefold else folded
 
 
 # --- secrets ---------------------------------------------------------------------------
@@ -356,11 +266,6 @@ _DIGIT_RUN = re.compile(
 _GROUP = re.compile(r"[0-9]+")
 
 
-def _digit_count(number: str) -> int:
-    """Digits in a run made of digits and the separators `` ()+.-``."""
-    return len(number) - sum(map(number.count, " ()+.-"))
-
-
 def luhn_valid(digits: str) -> bool:
     total = 0
     for index, char in enumerate(reversed(digits)):
@@ -388,7 +293,7 @@ def _card_layout(sizes: list[int]) -> bool:
 def _find_cards(text: str, lower: str) -> Iterator[tuple[int, int]]:
     for run in _DIGIT_RUN.finditer(text):
         number = run.group()
-        if _digit_count(number) < 13:
+        if digit_count(number) < 13:
             continue  # most numbers are short: skip the slicing below
         groups = list(_GROUP.finditer(number))
         sizes = [group.end() - group.start() for group in groups]
@@ -478,129 +383,6 @@ def _find_national_ids(text: str, lower: str) -> Iterator[tuple[int, int]]:
             yield match.span()
 
 
-# --- phone numbers ---------------------------------------------------------------------
-
-# A "+" always starts a number; a digit right after another number's "123 " does not.
-_PHONE_RUN = re.compile(
-    r"[+(0-9](?<![\w+.,/$€£¥#@%-].)(?<![0-9][ .-][(0-9])(?=[0-9() .-]{8})[0-9() .-]*+"
-)
-_LEADING_AREA_CODE = re.compile(r"\([0-9]+\)")
-_PHONE_TOKEN = re.compile(r"\(([0-9]+)\)|([0-9]+)|( ?[.-] ?| {1,2})")
-# Words that announce a bare 10-11 digit block as a phone number: "call me at 5551234567".
-_PHONE_CUE = re.compile(
-    r"(?<!\w)(?:(?:tele)?phone|tel|mobile|cell|call|fax|whatsapp|sms|text)"
-    r"(?:\W+(?:me|at|on|is|number|no|nr))*\W{0,6}$",
-    re.IGNORECASE,
-)
-
-
-def _is_year(group: str) -> bool:
-    return len(group) == 4 and 1900 <= int(group) <= 2099
-
-
-def _is_month(group: str) -> bool:
-    return len(group) <= 2 and 1 <= int(group) <= 12
-
-
-def _is_day(group: str) -> bool:
-    return len(group) <= 2 and 1 <= int(group) <= 31
-
-
-def _looks_like_date(groups: list[str]) -> bool:
-    for a, b, c in zip(groups, groups[1:], groups[2:], strict=False):
-        if (_is_year(a) and _is_month(b) and _is_day(c)) or (
-            _is_year(c) and ((_is_day(a) and _is_month(b)) or (_is_month(a) and _is_day(b)))
-        ):
-            return True
-    return False
-
-
-def _parse_phone(candidate: str) -> tuple[list[str], list[str], int | None] | None:
-    """Digit groups, the separators between them, and which group was parenthesized."""
-    groups: list[str] = []
-    separators: list[str] = []
-    paren: int | None = None
-    position = 0
-    while position < len(candidate):
-        token = _PHONE_TOKEN.match(candidate, position)
-        if token is None:
-            return None
-        position = token.end()
-        if token.group(3) is not None:  # a separator: only ever between two groups
-            if len(separators) == len(groups):
-                return None
-            separators.append(token.group(3).strip() or " ")
-            continue
-        if len(separators) < len(groups):
-            # two groups with nothing between: only around a parenthesis, "(555)123"
-            if not (token.group(1) or paren == len(groups) - 1):
-                return None
-            separators.append("")
-        if token.group(1) is not None:
-            if paren is not None:
-                return None
-            paren = len(groups)
-        groups.append(token.group(1) or token.group(2))
-    if not groups or len(separators) == len(groups):
-        return None
-    return groups, separators, paren
-
-
-def _is_phone(candidate: str, before: str) -> bool:
-    international = candidate.startswith("+")
-    parsed = _parse_phone(candidate[1:].lstrip() if international else candidate)
-    if parsed is None:
-        return False
-    groups, separators, paren = parsed
-    if not international and paren != 0 and 3 <= len(groups[0]) <= 5 and groups[0][:2] == "00":
-        international = True  # 0049 30 … is the dialled form of +49 30 …
-        groups = [groups[0][2:], *groups[1:]]
-    digits = "".join(groups)
-    dotted = "." in separators
-    if dotted and set(separators) != {"."}:
-        return False
-    if international:
-        return 9 <= len(digits) <= 15 and (len(groups) == 1 or len(groups[-1]) >= 2)
-    sizes = tuple(len(group) for group in groups)
-    if len(groups) == 1:  # a bare block: trunk-prefixed, or announced as a phone
-        return 10 <= len(digits) <= 11 and (
-            digits.startswith("0") or bool(_PHONE_CUE.search(before))
-        )
-    nanp_prefix = groups[0] == "1" and sizes[1:] == (3, 3, 4)  # 1-800-555-1234
-    return (
-        9 <= len(digits) <= 12
-        and max(sizes) <= 8
-        and (paren in (None, 0) or (paren == 1 and nanp_prefix))
-        and (min(sizes) >= 2 or (nanp_prefix and min(sizes[1:]) >= 2))
-        and sizes != (3, 2, 4)  # the SSN shape
-        and not (len(groups) == 2 and not groups[0].startswith("0") and paren != 0)  # ZIP+4
-        and not (sizes[0] == 4 and not groups[0].startswith("0"))  # years, "2024 2025 …"
-        and not (  # thousands grouping: "1 234 567 890"
-            sizes[0] <= 3 and not groups[0].startswith("0") and set(sizes[1:]) == {3}
-        )
-        and not _looks_like_date(groups)
-        and (not dotted or sizes in ((3, 3, 4), (2, 2, 2, 2, 2)))  # not versions or IPs
-    )
-
-
-def _find_phones(text: str, lower: str) -> Iterator[tuple[int, int]]:
-    for run in _PHONE_RUN.finditer(text):
-        start, candidate = run.start(), run.group()
-        if candidate.startswith("(") and not _LEADING_AREA_CODE.match(candidate):
-            start, candidate = start + 1, candidate[1:]  # a parenthesis around the number
-        candidate = candidate.rstrip(" .-()")
-        if not 9 <= _digit_count(candidate) <= 15 or not candidate[-1].isdigit():
-            continue  # no phone number has that many digits, or it does not end in one
-        end = start + len(candidate)
-        following = text[end : end + 2]
-        if following[:1].isalnum() or following[:1] == "_":
-            continue
-        if following[:1] in (".", ",", "-", "/") and (following[1:].isalnum()):
-            continue  # glued to more: "555-123-4567-A1", "4567,89"
-        if _is_phone(candidate, text[max(0, start - 24) : start]):
-            yield start, end
-
-
 # --- entry points ----------------------------------------------------------------------
 
 _DETECTORS = (
@@ -609,7 +391,7 @@ _DETECTORS = (
     ("iban", _find_ibans),
     ("payment_card", _find_cards),
     ("national_id", _find_national_ids),
-    ("phone", _find_phones),
+    ("phone", find_phones),
 )
 
 

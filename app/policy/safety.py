@@ -40,9 +40,10 @@ from functools import lru_cache
 from typing import Literal
 
 from frugalflow.events import RequestEvent
+from frugalflow.policy.folding import fold
 from frugalflow.policy.injection import find_injection
 from frugalflow.policy.models import SafetyOutcome, SafetyPolicy
-from frugalflow.policy.pii import PII_KINDS, PLACEHOLDERS, Span, find_pii, fold, redact
+from frugalflow.policy.pii import PII_KINDS, PLACEHOLDERS, Span, find_pii, redact
 from frugalflow.policy.scan_cache import Scan, ScanCache
 
 Action = Literal["allow", "flag", "redact", "block"]

@@ -7,15 +7,8 @@ import unicodedata
 
 import pytest
 
-from frugalflow.policy.pii import (
-    Span,
-    find_pii,
-    fold,
-    fold_str,
-    iban_valid,
-    luhn_valid,
-    redact,
-)
+from frugalflow.policy.folding import fold, fold_str
+from frugalflow.policy.pii import Span, find_pii, iban_valid, luhn_valid, redact
 
 
 def found(text: str) -> list[tuple[str, str]]:
