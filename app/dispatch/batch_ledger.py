@@ -4,15 +4,13 @@ Tables (partitioned like ``llm.batches``, whose records sit on their tenants' pa
 
 * ``batches-pending``: record key → the batch slice (state ``submitting`` or ``submitted``),
   polled by the poller timer until answered;
-* ``batches-done``: record key → the requests of a finished slice, so a redelivered window
-  whose requests sat in a batch is never submitted again; kept ``batch_membership_ttl_s``
-  after the slice finished (after a crash, ``llm.admitted`` may be redelivered *after*
-  the restarted worker has already finished the batch), then deleted a few per event
-  (``frugalflow.table_ttl``); pending slices never expire.
-
-Which slice holds a request is an in-memory index over both (``frugalflow.dispatch.
-batch_membership``): one record per slice, where earlier versions wrote two per request
-(``batches-requests``: still read, finished and expired, for an upgrade mid-batch).
+* ``batches-requests``: request → record key while its batch is pending, then
+  ``done@<record time>@<partition>`` once answered, so a redelivered window whose
+  requests sit, or sat, in a batch is never submitted again. Done entries outlive their
+  batch on purpose (after a crash, ``llm.admitted`` may be redelivered *after* the
+  restarted worker has already finished the batch) for ``batch_membership_ttl_s``, then
+  are deleted a slice's worth per event (``frugalflow.table_ttl``); pending ones never expire.
+  (``done:<key>``: a done entry written before the TTL existed.)
 
 A slice is written ``submitting`` (and flushed to the changelog) before the provider
 call, and ``submitted`` with the provider's batch id after it. If the worker dies in
@@ -32,13 +30,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from frugalflow.dispatch.batch_membership import (
-    DoneSlices,
-    Membership,
-    done_slice_stamp,
-    done_stamp,
-    member_key,
-)
 from frugalflow.dispatch.fallback import answer_failure
 from frugalflow.dispatch.requests import deadline_allows_immediate, to_chat_request
 from frugalflow.events import Admitted, BatchRecord, Path, utcnow
@@ -47,51 +38,60 @@ from frugalflow.metrics import BATCH_SIZE
 from frugalflow.pipeline import Pipeline, log
 from frugalflow.providers.base import BATCH_MARKER, ChatResult, ProviderError
 from frugalflow.providers.circuit import CIRCUIT_OPEN
-from frugalflow.table_ttl import TableTTL, rebuild_on_recovery, record_time
+from frugalflow.table_ttl import Stamp, TableTTL, rebuild_on_recovery, record_time
+
+DONE = "done@"
+LEGACY_DONE = "done:"  # written before done entries expired: no time, no partition
+
+
+def done_value(at: float, partition: int) -> str:
+    # No record key: nothing reads it, and these entries are the bulk of the table.
+    return f"{DONE}{at:.3f}@{partition}"
+
+
+def done_stamp(value: Any) -> Stamp | None:
+    """Done entries expire; a pending member (its batch's record key) never does."""
+    if not isinstance(value, str):
+        return None
+    if value.startswith(DONE):
+        at, _, partition = value.removeprefix(DONE).partition("@")
+        return Stamp(partition=int(partition), at=float(at))
+    if value.startswith(LEGACY_DONE):
+        return Stamp(partition=None, at=None)
+    return None
 
 
 def register(p: Pipeline) -> None:
-    partitions, ttl_s = p.settings.partitions, p.settings.batch_membership_ttl_s
-    pending = p.app.Table("batches-pending", default=None, partitions=partitions)
-    done = p.app.Table("batches-done", default=None, partitions=partitions)
-    legacy = p.app.Table("batches-requests", default=None, partitions=partitions)
+    pending = p.app.Table("batches-pending", default=None, partitions=p.settings.partitions)
+    members = p.app.Table("batches-requests", default=None, partitions=p.settings.partitions)
     p.tables["batches_pending"] = pending
-    membership = Membership(pending, done, legacy)
-    # One done event adds one slice; the legacy table only ever shrinks.
-    done_expiry = TableTTL(DoneSlices(done, membership), ttl_s=ttl_s, budget=4,
-                           parse=done_slice_stamp)  # fmt: skip
-    legacy_expiry = TableTTL(legacy, ttl_s=ttl_s, budget=p.settings.window_max_requests,
-                             parse=done_stamp)  # fmt: skip
-    rebuild_on_recovery(done, done_expiry)
-    rebuild_on_recovery(legacy, legacy_expiry)
-
-    async def rebuild_index() -> None:
-        log.info("batch membership: %d requests indexed", membership.rebuild())
-
-    pending.on_recover(rebuild_index)  # Faust calls these once every table is recovered
+    p.tables["batches_requests"] = members
+    # One done record adds at most a slice (<= window_max_requests members) and every
+    # slice brings two events (submitting, done): this budget keeps up with any traffic.
+    expiry = TableTTL(
+        members, ttl_s=p.settings.batch_membership_ttl_s,
+        budget=p.settings.window_max_requests, parse=done_stamp,
+    )  # fmt: skip
+    rebuild_on_recovery(members, expiry)
 
     @p.app.agent(p.topics.batches, name="batch-ledger")
     async def ledger(stream: Any) -> Any:
         async for event in stream.events():
             msg = event.message
             now = record_time(msg.timestamp)
-            done_expiry.prune(msg.partition, now)
-            legacy_expiry.prune(msg.partition, now)
+            expiry.prune(msg.partition, now)
             if msg.value is None:  # compaction tombstone
                 continue
             record = await p.parse_internal(BatchRecord, msg)
             if record is None:
                 continue
             if record.state == "submitting":
-                await _submit(p, pending, membership, record)
-            elif record.state == "done" and pending.get(record.record_key) is not None:
-                # (a redelivered "done" finds nothing pending: its slice is already done)
-                key = record.record_key
-                membership.finish(key, _members_of(pending, key), now, msg.partition)
-                del pending[key]
+                await _submit(p, pending, members, record)
+            elif record.state == "done":
+                _finish(pending, members, record.record_key, expiry, msg.partition, now)
 
 
-async def _submit(p: Pipeline, pending: Any, membership: Membership, record: BatchRecord) -> None:
+async def _submit(p: Pipeline, pending: Any, members: Any, record: BatchRecord) -> None:
     key = record.record_key
     current = pending.get(key)
     if current is not None and current["state"] == "submitted":
@@ -100,7 +100,7 @@ async def _submit(p: Pipeline, pending: Any, membership: Membership, record: Bat
     for admitted in record.requests:
         member = _member(admitted)
         # Skip requests of another (or a finished) batch, and repeats inside this record.
-        if membership.of(member) in (None, key) and all(_member(f) != member for f in fresh):
+        if members.get(member) in (None, key) and all(_member(f) != member for f in fresh):
             fresh.append(admitted)
     if not fresh:
         return
@@ -109,10 +109,11 @@ async def _submit(p: Pipeline, pending: Any, membership: Membership, record: Bat
         log.warning(
             "circuit %s/%s open: %d requests not batched", record.provider, model, len(fresh)
         )
-        _release(pending, membership, key)  # an interrupted submit of this record, if any
+        _release(pending, members, key)  # an interrupted submit of this record, if any
         await reroute_or_fail(p, fresh, CIRCUIT_OPEN, f"{record.provider}/{model} is failing")
         return
-    membership.hold(key, [_member(admitted) for admitted in fresh])
+    for admitted in fresh:
+        members[_member(admitted)] = key
     interrupted = current is not None and current["state"] == "submitting"
     slice_ = record.model_copy(update={"requests": fresh, "updated_at": utcnow()})
     pending[key] = slice_.model_dump(mode="json")
@@ -138,7 +139,7 @@ async def _submit(p: Pipeline, pending: Any, membership: Membership, record: Bat
         breakers.record(record.provider, model, exc)
         code = exc.code if isinstance(exc, ProviderError) else "provider_timeout"
         log.warning("batch submit failed (%s); %d requests go immediate", code, len(fresh))
-        _release(pending, membership, key)
+        _release(pending, members, key)
         await reroute_or_fail(p, fresh, code, f"batch submission failed: {exc}")
         return
     breakers.record_success(record.provider, model)
@@ -173,12 +174,29 @@ def _member(admitted: Admitted) -> str:
     return dedupe_key(admitted.request.tenant_id, admitted.request.request_id)
 
 
-def _release(pending: Any, membership: Membership, key: str) -> None:
+def _finish(
+    pending: Any, members: Any, key: str, expiry: TableTTL, partition: int, now: float
+) -> None:
+    """Every request of the slice is answered: stop polling, remember them as done."""
+    done = done_value(now, partition)
+    for member in _members_of(pending, key):
+        if members.get(member) == key:
+            members[member] = done
+            expiry.track(partition, member, now)
+    pending.pop(key, None)
+
+
+def _release(pending: Any, members: Any, key: str) -> None:
     """The provider refused the slice: its requests are free to be served elsewhere."""
-    membership.release(key, _members_of(pending, key))
+    for member in _members_of(pending, key):
+        if members.get(member) == key:
+            del members[member]
     pending.pop(key, None)
 
 
 def _members_of(pending: Any, key: str) -> list[str]:
     current = pending.get(key) or {}
-    return [member_key(entry["request"]) for entry in current.get("requests", [])]
+    return [
+        dedupe_key(entry["request"]["tenant_id"], entry["request"]["request_id"])
+        for entry in current.get("requests", [])
+    ]

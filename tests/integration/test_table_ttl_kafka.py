@@ -42,8 +42,7 @@ async def test_expired_entries_are_deleted_and_a_repeat_inside_the_window_is_not
     assert (answer["request_id"], answer["path"], answer["status"]) == (rid, "batch", "ok")
     [letter] = await deployment.read("llm.dead-letter", until=1)
     assert (letter["reason"], letter["offset"]) == (DUPLICATE, 1)
-    finished = await _records(deployment, "llm.batches", _is_done)
-    done_at = max(r.timestamp for r in finished)
+    done_at = max(r.timestamp for r in await _records(deployment, "llm.batches", _is_done))
     first_at = min(r.timestamp for r in await _records(deployment, "llm.requests"))
 
     w1.stop()
@@ -62,11 +61,10 @@ async def test_expired_entries_are_deleted_and_a_repeat_inside_the_window_is_not
     key = dedupe_key(TENANT, rid)
     seen = await _history(deployment, "intake-seen", key)
     assert [value is None for value in seen] == [False, True, False]  # set, expired, set again
-    # The batch membership: one record per finished slice, holding its requests.
-    [first_slice] = {r.key for r in finished}
-    slices = await _history(deployment, "batches-done", first_slice)
-    assert [value is None for value in slices] == [False, True]  # finished, then expired
-    assert slices[0]["members"] == [key]
+    members = await _history(deployment, "batches-requests", key)
+    expired = members.index(None)
+    assert str(members[expired - 1]).startswith("done@")  # only a finished member expired
+    assert all(value is not None for value in members[expired + 1 :])
 
 
 class _Record:

@@ -10,7 +10,7 @@ from typing import Any
 import faust
 import pytest
 
-from frugalflow.dispatch.batch_membership import done_stamp, done_value
+from frugalflow.dispatch.batch_ledger import done_stamp, done_value
 from frugalflow.intake.agent import seen_origin, seen_stamp, seen_value
 from frugalflow.settings import Settings, SettingsError, load_settings
 from frugalflow.table_ttl import Stamp, TableTTL, rebuild_on_recovery, record_time
