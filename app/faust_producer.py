@@ -9,11 +9,11 @@ whenever more than 100 records are queued when an event arrives. Under
 ``bench throughput`` those waits were about 6 % of the worker's CPU (README, Performance).
 
 :class:`OneWaitProducerBuffer` keeps the semantics (returns once the records queued when it
-was called, or the first ``max_messages`` of them, are sent; gives up after 0.1 s without
-progress, as Faust does) but waits on the last of those records' own future: one wait
-per flush, not one per record. A record's future resolves once the broker has it (or its
-send failed), which is never before it has been handed over, so the flush waits at least
-as long as Faust's.
+was called, or the first ``max_messages`` of them, are handed to aiokafka; gives up after
+0.1 s in which no record was handed over, as Faust does) but waits on the last of those
+records' own future, which resolves once the broker has it: one wait per flush (and per
+0.1 s), not one per record. Records leave the queue in order, so once the last one has
+left it, every one before it has too.
 """
 
 from __future__ import annotations

@@ -310,12 +310,17 @@ def billed_mode(service_tier: str | None) -> Mode:
 
 def completion_result(custom_id: str, model: str, body: dict[str, Any]) -> ChatResult:
     """A Chat Completions answer from its JSON body, with the tier that billed it."""
+    result = body_result(custom_id, model, body)
+    return replace(result, service_tier=billed_mode(body.get("service_tier")))
+
+
+def body_result(custom_id: str, model: str, body: dict[str, Any]) -> ChatResult:
+    """A Chat Completions body (an immediate answer, or a batch output line's) as a result."""
     choices = body.get("choices") or [{}]
     content = (choices[0].get("message") or {}).get("content") or ""
-    result = chat_success(
+    return chat_success(
         custom_id, body.get("model") or model, content, chat_usage(body.get("usage"))
     )
-    return replace(result, service_tier=billed_mode(body.get("service_tier")))
 
 
 def chat_success(custom_id: str, model: str, content: str, usage: Usage) -> ChatResult:
@@ -328,11 +333,7 @@ def _output_result(line: dict[str, Any], model: str) -> ChatResult:
     body = response.get("body") or {}
     if status != 200:
         return _error_result(line, model)
-    choices = body.get("choices") or [{}]
-    content = (choices[0].get("message") or {}).get("content") or ""
-    return chat_success(
-        line["custom_id"], body.get("model") or model, content, chat_usage(body.get("usage"))
-    )
+    return body_result(line["custom_id"], model, body)
 
 
 def _error_result(line: dict[str, Any], model: str) -> ChatResult:

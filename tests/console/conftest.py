@@ -37,6 +37,7 @@ from frugalflow.infra.worker_process import ChildProcess
 from frugalflow.sink.store import CostStore
 from tests.conftest import STATE
 from tests.integration.harness import Deployment, EmulatorFaults, request
+from tests.pg_schema import fresh_schema
 
 ADMIN = "console-admin-token"
 READONLY = "console-readonly-token"
@@ -51,14 +52,6 @@ class ConsoleRun:
     dsn: str  # the run's schema
     tenants: tuple[str, ...]
     requests: int  # answers expected on llm.responses
-
-
-async def _sql(dsn: str, sql: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def _traffic(run: str) -> list[tuple[bytes | None, bytes]]:
@@ -94,66 +87,65 @@ async def console_run(
     redis_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[ConsoleRun]:
-    schema = f"console_{uuid.uuid4().hex[:10]}"
-    await _sql(postgres_dsn, f"CREATE SCHEMA {schema}")
-    dsn = f"{postgres_dsn}{'&' if '?' in postgres_dsn else '?'}search_path={schema}"
-    store = CostStore(dsn)
-    await store.start()  # migrated before the budget and policy rows go in
-    await store.pool.execute(
-        "INSERT INTO budgets (tenant_id, daily_limit_usd, monthly_limit_usd, alert_thresholds,"
-        " hard_stop_ratio) VALUES ('globex', 0.0004, 0.05, '{0.5,0.8,1.0}', 1.5)"
-    )
-    await store.pool.execute(
-        "INSERT INTO tenant_policies (tenant_id, policy) VALUES ('initech', $1::jsonb)",
-        json.dumps({"rate_limits": {"requests_per_minute": 3}}),
-    )
-    experiment = await experiments.create(store.pool, ExperimentIn.model_validate({
-        "name": "haiku-vs-sonnet", "tenant": "acme", "status": "running", "variants": [
-            {"name": "control", "weight": 1}, {"name": "haiku", "weight": 1,
-                                                "model": "claude-haiku-4-5"}]}))  # fmt: skip
-    await store.close()
-    prefix = f"t{uuid.uuid4().hex[:8]}."
-    workdir = tmp_path_factory.mktemp("console")
-    deployment = Deployment(kafka_bootstrap, dsn, emulator_url, prefix, workdir,
-                            extra_env={"FRUGALFLOW_REDIS_URL": redis_url})  # fmt: skip
-    api = None
-    emulator = httpx.AsyncClient(base_url=emulator_url, timeout=10)
-    slow_batches = EmulatorFaults(emulator)
-    try:
-        await deployment.create_topics()
-        deployment.start_worker()
-        records = _traffic(prefix.rstrip("."))
-        # The repeat wave and the burst go out after the first answers are cached.
-        await deployment.publish(records[:24])
-        await deployment.read("llm.responses", until=24, timeout=120, settle=0.5)
-        await deployment.publish(records[24:])
-        await _publish(deployment, "llm.feedback", _outcomes(experiment.id))
-        await deployment.read("llm.responses", until=len(records), timeout=120, settle=2)
-        await _wait_settled(dsn)
-        # One batch still waiting on its provider while the tests look (an hour's delay;
-        # the shared emulator gets its setting back afterwards).
-        await slow_batches.set(batch_delay_s=3600)
-        run_id = prefix.rstrip(".")
-        await deployment.publish([request(f"{run_id}-pending", "acme", priority="batch",
-                                          deadline_s=7200, model="gpt-4o-mini",
-                                          content="A long report, whenever you can.")])  # fmt: skip
-        await _wait_until(dsn, "SELECT count(*) FROM batches WHERE state <> 'done'")
-        port = free_port()
-        api = ChildProcess("api", ["api"], {
-            "FRUGALFLOW_DATABASE_URL": dsn, "FRUGALFLOW_ADMIN_TOKEN": ADMIN,
-            "FRUGALFLOW_ADMIN_READONLY_TOKEN": READONLY, "FRUGALFLOW_API_PORT": str(port),
-            "FRUGALFLOW_API_HOST": "127.0.0.1",
-        }, workdir / "api.log").start()  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        api.wait_http(f"{url}/ready", timeout=60, need_ok=True)
-        yield ConsoleRun(url, dsn, ("acme", "globex", HTML_TENANT, "initech"), len(records))
-    finally:
-        if api is not None:
-            api.stop()
-        deployment.stop_all()
-        await slow_batches.restore()
-        await emulator.aclose()
-        await _sql(postgres_dsn, f"DROP SCHEMA {schema} CASCADE")
+    async with fresh_schema(postgres_dsn, "console") as dsn:
+        store = CostStore(dsn)
+        await store.start()  # migrated before the budget and policy rows go in
+        await store.pool.execute(
+            "INSERT INTO budgets (tenant_id, daily_limit_usd, monthly_limit_usd, alert_thresholds,"
+            " hard_stop_ratio) VALUES ('globex', 0.0004, 0.05, '{0.5,0.8,1.0}', 1.5)"
+        )
+        await store.pool.execute(
+            "INSERT INTO tenant_policies (tenant_id, policy) VALUES ('initech', $1::jsonb)",
+            json.dumps({"rate_limits": {"requests_per_minute": 3}}),
+        )
+        experiment = await experiments.create(store.pool, ExperimentIn.model_validate({
+            "name": "haiku-vs-sonnet", "tenant": "acme", "status": "running", "variants": [
+                {"name": "control", "weight": 1}, {"name": "haiku", "weight": 1,
+                                                    "model": "claude-haiku-4-5"}]}))  # fmt: skip
+        await store.close()
+        prefix = f"t{uuid.uuid4().hex[:8]}."
+        workdir = tmp_path_factory.mktemp("console")
+        deployment = Deployment(kafka_bootstrap, dsn, emulator_url, prefix, workdir,
+                                extra_env={"FRUGALFLOW_REDIS_URL": redis_url})  # fmt: skip
+        api = None
+        emulator = httpx.AsyncClient(base_url=emulator_url, timeout=10)
+        slow_batches = EmulatorFaults(emulator)
+        try:
+            await deployment.create_topics()
+            deployment.start_worker()
+            records = _traffic(prefix.rstrip("."))
+            # The repeat wave and the burst go out after the first answers are cached.
+            await deployment.publish(records[:24])
+            await deployment.read("llm.responses", until=24, timeout=120, settle=0.5)
+            await deployment.publish(records[24:])
+            await _publish(deployment, "llm.feedback", _outcomes(experiment.id))
+            await deployment.read("llm.responses", until=len(records), timeout=120, settle=2)
+            await _wait_settled(dsn)
+            # One batch still waiting on its provider while the tests look (an hour's delay;
+            # the shared emulator gets its setting back afterwards).
+            await slow_batches.set(batch_delay_s=3600)
+            run_id = prefix.rstrip(".")
+            pending = request(
+                f"{run_id}-pending", "acme", priority="batch", deadline_s=7200,
+                model="gpt-4o-mini", content="A long report, whenever you can.",
+            )  # fmt: skip
+            await deployment.publish([pending])
+            await _wait_until(dsn, "SELECT count(*) FROM batches WHERE state <> 'done'")
+            port = free_port()
+            api = ChildProcess("api", ["api"], {
+                "FRUGALFLOW_DATABASE_URL": dsn, "FRUGALFLOW_ADMIN_TOKEN": ADMIN,
+                "FRUGALFLOW_ADMIN_READONLY_TOKEN": READONLY, "FRUGALFLOW_API_PORT": str(port),
+                "FRUGALFLOW_API_HOST": "127.0.0.1",
+            }, workdir / "api.log").start()  # fmt: skip
+            url = f"http://127.0.0.1:{port}"
+            api.wait_http(f"{url}/ready", timeout=60, need_ok=True)
+            yield ConsoleRun(url, dsn, ("acme", "globex", HTML_TENANT, "initech"), len(records))
+        finally:
+            if api is not None:
+                api.stop()
+            deployment.stop_all()
+            await slow_batches.restore()
+            await emulator.aclose()
 
 
 def _outcomes(experiment_id: str) -> list[tuple[bytes | None, bytes]]:
