@@ -5,8 +5,9 @@ This module imports no stage: stages import it, and ``frugalflow.wiring.build_pi
 only place that creates a ``faust.App`` for a worker; nothing is built at import time)
 registers every stage's agents on the ``Pipeline`` it returns:
 
-    llm.requests ─ intake ─┬► llm.admitted.realtime ─ immediate (concurrent SDK calls) ─┐
-                           └► llm.admitted ─ batcher (windows) ─► llm.batches             │
+    llm.requests ─ intake ─┬─ immediate: concurrent SDK calls, in intake's tasks ────────┐
+                           ├─ batch: batcher windows (in process) ─► llm.batches         │
+                           └► llm.admitted.realtime ─ immediate agent (flex)  ───────────┤
                                 llm.batches ─ batch ledger (submit, table) ◄─ poller timer  │
                                                                     │                      │
                                      llm.responses + llm.cost-events ◄─────────────────────┘
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -61,6 +63,15 @@ class Topics:
     feedback: faust.TopicT
 
 
+# Called once a request held in a batch window is in a sent batch record: its source
+# event is then done (and acked in offset order by the stream that read it).
+BatchDone = Callable[[], Awaitable[None]]
+
+
+async def _no_batcher(admitted: Admitted, partition: int, done: BatchDone) -> None:
+    raise RuntimeError("no batcher is registered on this pipeline")
+
+
 @dataclass
 class Pipeline:
     settings: Settings
@@ -75,6 +86,9 @@ class Pipeline:
     policy: PolicySnapshot = field(default_factory=PolicySnapshot.empty)
     policy_waited: bool = False  # intake waited for the first policy load already
     response_cache: ResponseCache | None = None  # None when no REDIS_URL is configured
+    # Set by the batcher: puts a batch-path request in its window; the callback runs once
+    # the request's batch record is sent (intake acks the request's record then).
+    hold_for_batch: Callable[[Admitted, int, BatchDone], Awaitable[None]] = _no_batcher
     _background: set[asyncio.Task[None]] = field(default_factory=set)
     _semantic: SemanticCache | None = None
 

@@ -6,6 +6,10 @@ in it, or a drain; packed into batches that keep prompt-prefix groups whole.
 
 Commit order (why nothing is lost or submitted twice):
 
+0. intake hands the batch-path requests it admits straight to the windows
+   (``Pipeline.hold_for_batch``: no ``llm.admitted`` hop); each holds its ``llm.requests``
+   record, acked by intake's stream in offset order once the request is in a sent batch
+   record (step 4). ``llm.admitted`` carries what older workers wrote;
 1. take ``llm.admitted`` events without acking (``noack_take`` with a short ``within``:
    the windows live in a buffer across takes, not in the take) and track each one in
    ``OrderedAcks``;
@@ -22,10 +26,10 @@ Commit order (why nothing is lost or submitted twice):
    Faust needs that order). Faust flushes the producer before committing offsets, so the
    records are durable before the offsets move.
 
-Offsets. A partition's offsets commit only up to its oldest request still in a window. A
+Offsets. A partition's offsets (of ``llm.requests``, and of ``llm.admitted``) commit only up
+to its oldest request still in a window. A
 crash redelivers at most that stretch (about ``window_max_seconds``): requests already in
-a record are skipped by the ledger. The immediate path has its own topic, so its offsets
-never wait behind a window. Until the oldest window of a partition flushes, the events
+a record are skipped by the ledger. Until the oldest window of a partition flushes, the events
 behind it stay in memory, un-acked. That is the price of windows longer than one take: keep
 ``window_max_seconds`` as short as the redelivery you accept.
 
@@ -54,21 +58,22 @@ import asyncio
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from frugalflow.dispatch.ordered_acks import OrderedAcks, Ticket
 from frugalflow.dispatch.windows import Caps, Flush, Windows, request_size
 from frugalflow.events import Admitted, BatchRecord
-from frugalflow.pipeline import BATCH_RECORD_HEADROOM, Pipeline, log
+from frugalflow.pipeline import BATCH_RECORD_HEADROOM, BatchDone, Pipeline, log
 
 MAX_TICK_S = 0.5  # how late a window may flush on age or deadline
 
 
 @dataclass
 class Buffer:
-    """What the batcher holds between takes: open windows, and events not yet acked."""
+    """What the batcher holds between takes: open windows, and its events not yet acked."""
 
-    windows: Windows[Ticket[Any]]
+    windows: Windows[BatchDone]
     acks: OrderedAcks[Any]
 
 
@@ -85,14 +90,19 @@ def register(p: Pipeline) -> None:
         OrderedAcks(),
     )
 
+    async def hold(admitted: Admitted, partition: int, done: BatchDone) -> None:
+        await _send(p, buffer, buffer.windows.add(admitted, done, partition))
+
+    p.hold_for_batch = hold  # intake's batch-path requests, without an llm.admitted hop
+
     @p.app.agent(p.topics.admitted, name="batcher")
     async def batcher(stream: Any) -> Any:
-        ticker = asyncio.ensure_future(_flush_on_time(p, stream, buffer, tick))
+        ticker = asyncio.ensure_future(_flush_on_time(p, buffer, tick))
         try:
             async for events in stream.noack_take(settings.window_max_requests, within=tick):
                 for event in events:
-                    await _send(p, stream, buffer, await _take_in(p, stream, buffer, event))
-                await _send(p, stream, buffer, _closing(p, buffer))
+                    await _send(p, buffer, await _take_in(p, stream, buffer, event))
+                await _send(p, buffer, _closing(p, buffer))
         finally:
             ticker.cancel()
 
@@ -105,7 +115,7 @@ def register(p: Pipeline) -> None:
             log.warning("dropped %d un-acked batcher events of revoked partitions", dropped)
 
 
-async def _take_in(p: Pipeline, stream: Any, buffer: Buffer, event: Any) -> list[Flush[Any]]:
+async def _take_in(p: Pipeline, stream: Any, buffer: Buffer, event: Any) -> list[Flush[BatchDone]]:
     """Put a batch-path request in its window (returning what that closes); ack the rest."""
     message = event.message
     ticket = buffer.acks.track(message.partition, message.offset, event)
@@ -113,7 +123,8 @@ async def _take_in(p: Pipeline, stream: Any, buffer: Buffer, event: Any) -> list
         admitted = await p.parse_internal(Admitted, message)
         if admitted is not None and admitted.path == "batch":
             if request_size(admitted) <= p.settings.batch_record_max_bytes:
-                return buffer.windows.add(admitted, ticket, message.partition)
+                done = partial(_ack, stream, buffer.acks, ticket)
+                return buffer.windows.add(admitted, done, message.partition)
             # Too large to keep in a batch record: serve it right away instead.
             await p.publish_admitted(admitted.model_copy(update={"path": "immediate"}))
         elif admitted is not None:
@@ -126,31 +137,31 @@ async def _take_in(p: Pipeline, stream: Any, buffer: Buffer, event: Any) -> list
         for done in buffer.acks.discard(ticket):
             await stream.ack(done)
         raise
-    await _ack(stream, buffer, ticket)
+    await _ack(stream, buffer.acks, ticket)
     return []
 
 
-async def _ack(stream: Any, buffer: Buffer, ticket: Ticket[Any]) -> None:
-    for event in buffer.acks.done(ticket):
+async def _ack(stream: Any, acks: OrderedAcks[Any], ticket: Ticket[Any]) -> None:
+    for event in acks.done(ticket):
         await stream.ack(event)
 
 
-def _closing(p: Pipeline, buffer: Buffer) -> list[Flush[Any]]:
+def _closing(p: Pipeline, buffer: Buffer) -> list[Flush[BatchDone]]:
     if p.app.rebalancing or p.app.should_stop:
         return buffer.windows.drain()
     return buffer.windows.due()
 
 
-async def _flush_on_time(p: Pipeline, stream: Any, buffer: Buffer, tick: float) -> None:
+async def _flush_on_time(p: Pipeline, buffer: Buffer, tick: float) -> None:
     while True:
         await asyncio.sleep(tick)
         try:
-            await _send(p, stream, buffer, _closing(p, buffer))
+            await _send(p, buffer, _closing(p, buffer))
         except Exception:  # the unsent requests are back in their windows: retry next tick
             log.exception("sending a batch window failed")
 
 
-async def _send(p: Pipeline, stream: Any, buffer: Buffer, flushes: list[Flush[Any]]) -> None:
+async def _send(p: Pipeline, buffer: Buffer, flushes: list[Flush[BatchDone]]) -> None:
     """One ``submitting`` record per batch; its events are acked once it is sent."""
     batches = [(flush, batch) for flush in flushes for batch in flush.batches]
     for index, (flush, batch) in enumerate(batches):
@@ -175,7 +186,7 @@ async def _send(p: Pipeline, stream: Any, buffer: Buffer, flushes: list[Flush[An
             flush.key.provider, flush.key.model, flush.key.partition, flush.reason, len(batch),
         )  # fmt: skip
         for item in batch:
-            await _ack(stream, buffer, item.token)
+            await item.token()
 
 
 def batch_key(requests: Sequence[Admitted]) -> str:

@@ -1,8 +1,11 @@
-"""The immediate path: concurrent provider calls, one actor per concurrent request.
+"""The immediate path: concurrent provider calls.
 
-Several actors share ``llm.admitted.realtime`` (``concurrency``), the immediate and flex
-requests (batch-path ones are on ``llm.admitted``, the batcher's); each event is done
-once its answer is published, so a crash re-runs at most the calls in flight.
+Intake calls ``answer_immediately`` itself for the immediate requests it admits
+(``frugalflow.intake.agent``). The agent here serves ``llm.admitted.realtime``: flex requests,
+which may wait minutes on the flex tier, and immediate ones published there by an older
+worker or moved there by the batcher. Several actors share the topic (``concurrency``);
+each event is done once its answer is published, so a crash re-runs at most the calls in
+flight.
 
 Acks go out in offset order (``frugalflow.dispatch.ordered_acks``): an event is acked once it
 and every earlier event of its partition are done. The actors finish out of order (a

@@ -1,8 +1,9 @@
 """kill -9 of the worker while immediate-path calls are in flight, three times in a row:
 every request still answered, no cost counted twice.
 
-The immediate agent runs many calls at once (``immediate_concurrency`` actors on
-``llm.admitted.realtime``), so its events finish out of offset order. The emulator answers after
+Intake answers immediate requests itself, many calls at once (up to
+``immediate_concurrency``, each in a task of its own), so its events of ``llm.requests``
+finish out of offset order. The emulator answers after
 a fixed latency and fails some calls with a retryable error whose ``retry-after`` makes
 the retried call finish seconds after later ones: the oldest events of a partition are
 then still running while newer ones are done, which is when faust-streaming 0.15.3
@@ -38,7 +39,7 @@ from tests.reliability.support import (
 )
 
 ROUNDS = 3
-CONCURRENCY = 32  # actors per worker, set below the default so some requests queue
+CONCURRENCY = 32  # calls in flight per worker, set below the default so some requests queue
 PER_ROUND = 48  # above CONCURRENCY: some wait in the queue, all overlap
 LATENCY_MS = 1500
 RETRY_AFTER_S = 3.0  # a retried call ends >= 6 s after it started, its successors at 1.5 s
@@ -61,21 +62,21 @@ async def answered(deployment: Deployment, request_ids: set[str]) -> set[str]:
     return {a["request_id"] for a in responses} & request_ids
 
 
-async def committed_admitted(deployment: Deployment) -> int:
-    """The sum of the worker group's committed offsets on ``llm.admitted.realtime``."""
+async def committed_requests(deployment: Deployment) -> int:
+    """The sum of the worker group's committed offsets on ``llm.requests``."""
     admin = AIOKafkaAdminClient(bootstrap_servers=deployment.bootstrap)
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(deployment.env()["FRUGALFLOW_APP_ID"])
     finally:
         await admin.close()
-    topic = deployment.topic("llm.admitted.realtime")
+    topic = deployment.topic("llm.requests")
     return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0)
 
 
-async def end_of_admitted(deployment: Deployment) -> int:
-    """The sum of the realtime topic's end offsets: committed up to it, every event is done."""
-    topic = deployment.topic("llm.admitted.realtime")
+async def end_of_requests(deployment: Deployment) -> int:
+    """The sum of the request topic's end offsets: committed up to it, every event is done."""
+    topic = deployment.topic("llm.requests")
     partitions = await topic_partitions(deployment.bootstrap, topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=deployment.bootstrap, group_id=None)
     await consumer.start()
@@ -102,12 +103,12 @@ async def test_kills_mid_flight_lose_no_immediate_request_and_bill_none_twice(
         records = round_requests(run, round_no)
         sent.update(records)
         await deployment.publish(list(records.values()))
-        ids, start = set(records), await committed_admitted(deployment)
+        ids, start = set(records), await committed_requests(deployment)
 
         async def committed_mid_round(ids: set[str] = ids, start: int = start) -> bool:
             # The worker committed offsets of this round; its retried calls still run.
             return bool(await answered(deployment, ids)) and (
-                await committed_admitted(deployment) > start
+                await committed_requests(deployment) > start
             )
 
         await wait_for(committed_mid_round, timeout=90, what=f"round {round_no} committed")
@@ -115,7 +116,7 @@ async def test_kills_mid_flight_lose_no_immediate_request_and_bill_none_twice(
         assert not worker.running
         in_flight_at_kill.append(PER_ROUND - len(await answered(deployment, ids)))
     # The test means something only if calls were cut short (a kill after the last answer
-    # proves nothing); with 48 calls of 1.5 s+ over 32 actors and retried calls of 6 s+,
+    # proves nothing); with 48 calls of 1.5 s+ over 32 slots and retried calls of 6 s+,
     # that is every round.
     assert any(in_flight_at_kill), f"every round was answered before its kill: {in_flight_at_kill}"
     deployment.start_worker("final")
@@ -123,10 +124,10 @@ async def test_kills_mid_flight_lose_no_immediate_request_and_bill_none_twice(
     await answers_for(deployment, sent, timeout=150)
 
     async def all_done() -> bool:
-        # Re-run calls answer again; once every admitted event is committed, all are out.
-        return await committed_admitted(deployment) >= await end_of_admitted(deployment)
+        # Re-run calls answer again; once every request is committed, all are out.
+        return await committed_requests(deployment) >= await end_of_requests(deployment)
 
-    await wait_for(all_done, timeout=60, what="every admitted event committed")
+    await wait_for(all_done, timeout=60, what="every request committed")
     by_id = group_by_request(await read_json(deployment, "llm.responses"))
     lost = sorted(sent - set(by_id))
     assert not lost, f"{len(lost)} requests never answered (committed past?): {lost[:8]}"
