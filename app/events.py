@@ -10,13 +10,16 @@ import hashlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from operator import methodcaller
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 from frugalflow.policy.models import SafetyOutcome
 
-Money = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str)]
+# ``format(d, "f")``: plain notation, never an exponent. A C callable, not a lambda: it is
+# called for every money field of every event the sink writes.
+Money = Annotated[Decimal, PlainSerializer(methodcaller("__format__", "f"), return_type=str)]
 Id = Annotated[str, Field(min_length=1, max_length=128)]
 
 

@@ -4,7 +4,8 @@ A ``TopicSink`` (app/sink/topic_sink.py: its own consumer group ``<app id>-cost-
 offsets committed in order after Postgres has the rows). A corrupt record is
 dead-lettered (``corrupt_internal_record``) and passed. Each write inserts the batch in
 one idempotent statement (``frugalflow.sink.store``) and counts in Prometheus only the rows
-Postgres newly inserted, so a redelivered event is neither stored nor counted twice.
+Postgres newly inserted (their totals, summed by that statement), so a redelivered event
+is neither stored nor counted twice.
 """
 
 from __future__ import annotations
@@ -35,6 +36,6 @@ def cost_sink(
 
     async def write(events: list[CostEvent]) -> None:
         unique = list({event.event_id: event for event in events}.values())  # redeliveries
-        count(unique, await store.insert(unique))
+        count(await store.insert_with_totals(unique))
 
     return TopicSink(settings, "llm.cost-events", NAME, read, write)

@@ -2,7 +2,9 @@
 
 One insert is one statement: the raw rows (``ON CONFLICT DO NOTHING``) and, from exactly
 the rows newly inserted, the daily ``cost_rollups`` (an upsert adding to the counters).
-Both commit or neither does, so a redelivered event changes neither table.
+Both commit or neither does, so a redelivered event changes neither table. The same
+statement answers either the new event ids (``insert``) or, for the sink's Prometheus
+counters, the new rows' totals per provider, model and path (``insert_with_totals``).
 
 Migrations are the numbered ``migrations/*.sql`` files, applied once each in order under
 an advisory lock, so several workers starting together apply them exactly once.
@@ -11,25 +13,35 @@ an advisory lock, so several workers starting together apply them exactly once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from importlib import resources
 
 import asyncpg
-from pydantic import SecretStr
+from pydantic import SecretStr, TypeAdapter
 
-from frugalflow.events import CostEvent
+from frugalflow.events import CostEvent, Savings
 from frugalflow.sink.retry import until_done
 
 _MIGRATION_LOCK = 0x46464C57  # "FFLW": one advisory lock id for the whole project
 
-_INSERT = """
+LEVERS = tuple(Savings.model_fields)  # each has its column savings_<lever>
+TOKEN_CLASSES = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
+
+# One serializer call for the whole batch: the same JSON as joining each event's
+# ``model_dump_json``, without a call (and a str) per event.
+_BATCH = TypeAdapter(list[CostEvent])
+
+_WRITE = """
 WITH incoming AS (
     -- One JSON array of the batch's events, parsed by Postgres: binding 25 arrays
     -- cost the sink more CPU than everything else it does (README, Performance).
+    -- savings_usd as jsonb: parsed once, not once per lever read from it below.
     SELECT * FROM json_to_recordset($1::json) AS e(
         event_id text, request_id text, tenant_id text, service text, use_case text,
         provider text, model text, path text, input_tokens int, output_tokens int,
         cache_write_tokens int, cache_read_tokens int, cost_usd numeric,
-        baseline_cost_usd numeric, savings_usd json, success bool, occurred_at timestamptz,
+        baseline_cost_usd numeric, savings_usd jsonb, success bool, occurred_at timestamptz,
         route_reason text, provider_reported_cost_usd numeric, cost_mismatch bool)
 ), inserted AS (
     INSERT INTO cost_events (
@@ -81,8 +93,61 @@ WITH incoming AS (
         savings_flex = r.savings_flex + EXCLUDED.savings_flex,
         updated_at = now()
 )
-SELECT event_id FROM inserted
 """
+_INSERT = f"{_WRITE}SELECT event_id FROM inserted"
+# What Prometheus counts of the new rows (frugalflow.sink.metrics): aggregated here, so
+# the sink iterates a few rows per batch instead of every event. A counter only grows:
+# the savings sums take only positive amounts (cache-write premiums stay in the rows).
+_INSERT_WITH_TOTALS = f"""{_WRITE}
+SELECT COALESCE(provider, '') AS provider, COALESCE(model, '') AS model, path,
+       count(*) AS events, sum(cost_usd) AS cost_usd,
+       sum(baseline_cost_usd) AS baseline_cost_usd,
+       sum(provider_reported_cost_usd) AS provider_reported_cost_usd,
+       count(*) FILTER (WHERE cost_mismatch AND provider_reported_cost_usd IS NOT NULL)
+           AS cost_mismatches,
+       sum(savings_batch) FILTER (WHERE savings_batch > 0) AS savings_batch,
+       sum(savings_prompt_cache) FILTER (WHERE savings_prompt_cache > 0)
+           AS savings_prompt_cache,
+       sum(savings_response_cache) FILTER (WHERE savings_response_cache > 0)
+           AS savings_response_cache,
+       sum(savings_pattern) FILTER (WHERE savings_pattern > 0) AS savings_pattern,
+       sum(savings_routing) FILTER (WHERE savings_routing > 0) AS savings_routing,
+       sum(savings_flex) FILTER (WHERE savings_flex > 0) AS savings_flex,
+       sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+       sum(cache_write_tokens) AS cache_write_tokens,
+       sum(cache_read_tokens) AS cache_read_tokens
+FROM inserted
+GROUP BY 1, 2, 3
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class InsertedTotals:
+    """The rows one insert newly stored for a provider, model (``""``: none) and path."""
+
+    provider: str
+    model: str
+    path: str
+    events: int
+    cost_usd: Decimal
+    baseline_cost_usd: Decimal
+    provider_reported_cost_usd: Decimal | None  # None: no row had a reported cost
+    cost_mismatches: int  # rows with a reported cost flagged as a mismatch
+    savings: dict[str, Decimal]  # per lever, the positive amounts only; absent: none
+    tokens: dict[str, int]  # per token class
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> InsertedTotals:
+        savings = {lever: row[f"savings_{lever}"] for lever in LEVERS}
+        return cls(
+            provider=row["provider"], model=row["model"], path=row["path"],
+            events=row["events"], cost_usd=row["cost_usd"],
+            baseline_cost_usd=row["baseline_cost_usd"],
+            provider_reported_cost_usd=row["provider_reported_cost_usd"],
+            cost_mismatches=row["cost_mismatches"],
+            savings={lever: usd for lever, usd in savings.items() if usd is not None},
+            tokens={token_class: row[token_class] for token_class in TOKEN_CLASSES},
+        )  # fmt: skip
 
 
 class CostStore:
@@ -130,9 +195,20 @@ class CostStore:
         """Insert and roll up in one statement; returns the event ids that were new."""
         if not events:
             return set()
-        batch = "[" + ",".join(event.model_dump_json() for event in events) + "]"
-        rows = await self.pool.fetch(_INSERT, batch)
+        rows = await self.pool.fetch(_INSERT, _batch_json(events))
         return {r["event_id"] for r in rows}
+
+    async def insert_with_totals(self, events: Sequence[CostEvent]) -> list[InsertedTotals]:
+        """Insert and roll up like ``insert``; returns the totals of the rows that were new
+        (none: an empty list), one per provider, model and path."""
+        if not events:
+            return []
+        rows = await self.pool.fetch(_INSERT_WITH_TOTALS, _batch_json(events))
+        return [InsertedTotals.from_row(r) for r in rows]
+
+
+def _batch_json(events: Sequence[CostEvent]) -> str:
+    return _BATCH.dump_json(list(events)).decode()
 
 
 async def connect_store(database_url: SecretStr | None, *, max_size: int = 4) -> CostStore:
