@@ -9,9 +9,7 @@
 
 Why a choice: Tansu starts in milliseconds but keeps its logs in memory and slows as they
 grow, so a long run at a steady rate (``bench memory``) measures Tansu falling behind rather
-than the worker. ``apache-kafka`` gives the figures of a production broker in one command:
-it runs with the JVM settings of Kafka's own start scripts (C2 JIT, G1), not the test
-harness's start-up-first ones.
+than the worker. ``apache-kafka`` gives the figures of a production broker in one command.
 
 ``bench_stack`` reads the broker from the environment (as ``LocalStack`` does), so the
 choice is made by setting or unsetting ``KAFKA_BOOTSTRAP_SERVERS`` for the run.
@@ -41,7 +39,7 @@ def bench_broker(choice: str, workdir: Path) -> Iterator[str | None]:
     elif choice == "apache-kafka":
         from frugalflow.infra.apache_kafka import ApacheKafkaBroker
 
-        broker = ApacheKafkaBroker(workdir / "kafka", production_jvm=True)
+        broker = ApacheKafkaBroker(workdir / "kafka")
         broker.start()
         try:
             with scoped_environ(dict.fromkeys(_VARIABLES, broker.bootstrap_servers)):

@@ -82,21 +82,6 @@ _JVM_OPTS: Final = (
     "-XX:+ExitOnOutOfMemoryError",
     "-Djava.awt.headless=true",
 )
-# A broker for measuring (``frugalflow bench --broker apache-kafka``): the JVM settings
-# Kafka's own start scripts use (kafka-run-class.sh, kafka-server-start.sh): the C2 JIT
-# and G1 with 20 ms pause goals. The test settings above trade those for start-up time,
-# which would put a slower broker under the benches' passthrough ceiling and latencies.
-_PRODUCTION_JVM_OPTS: Final = (
-    "-Xms1g",
-    "-Xmx1g",
-    "-server",
-    "-XX:+UseG1GC",
-    "-XX:MaxGCPauseMillis=20",
-    "-XX:InitiatingHeapOccupancyPercent=35",
-    "-XX:+ExplicitGCInvokesConcurrent",
-    "-XX:+ExitOnOutOfMemoryError",
-    "-Djava.awt.headless=true",
-)
 # The JVM logs every class it cannot archive as a warning; none of that is actionable here.
 _CDS_QUIET: Final = ("-Xlog:cds=off", "-Xlog:cds+dynamic=off")
 
@@ -453,11 +438,9 @@ class ApacheKafkaBroker(LocalServer):
         controller_port: int | None = None,
         *,
         cache_dir: Path | None = None,
-        production_jvm: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.cache_dir = cache_dir
-        self.production_jvm = production_jvm  # Kafka's own JVM settings (benches)
         # Ports are fixed for the lifetime of this object (and of the data dir) so clients'
         # bootstrap address and the formatted quorum stay valid across restarts.
         self.port, self.controller_port = _choose_ports(self.data_dir, port, controller_port)
@@ -560,12 +543,10 @@ class ApacheKafkaBroker(LocalServer):
     ) -> list[str]:
         log4j = log4j2_config_path(self.cache_dir)
         java = java_binary()
-        # The class-data archive is dumped by, and fits, the test JVM settings only.
-        tuned = self.production_jvm and main_class == KAFKA_MAIN_CLASS
         return [
             java,
-            *(_PRODUCTION_JVM_OPTS if tuned else _JVM_OPTS),
-            *([] if tuned else self._cds_flags(libs, java, may_dump=may_dump_cds)),
+            *_JVM_OPTS,
+            *self._cds_flags(libs, java, may_dump=may_dump_cds),
             f"-Dlog4j2.configurationFile={log4j}",
             f"-Dkafka.logs.dir={self.data_dir}",
             "-cp",
