@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from frugalflow.dispatch.ordered_acks import OrderedAcks, Ticket
+from frugalflow.dispatch.ordered_acks import OrderedAcks, ack_discarded, ack_done
 from frugalflow.dispatch.windows import Caps, Flush, Windows, request_size
 from frugalflow.events import Admitted, BatchRecord
 from frugalflow.pipeline import BATCH_RECORD_HEADROOM, BatchDone, Pipeline, log
@@ -123,7 +123,7 @@ async def _take_in(p: Pipeline, stream: Any, buffer: Buffer, event: Any) -> list
         admitted = await p.parse_internal(Admitted, message)
         if admitted is not None and admitted.path == "batch":
             if request_size(admitted) <= p.settings.batch_record_max_bytes:
-                done = partial(_ack, stream, buffer.acks, ticket)
+                done = partial(ack_done, stream, buffer.acks, ticket)
                 return buffer.windows.add(admitted, done, message.partition)
             # Too large to keep in a batch record: serve it right away instead.
             await p.publish_admitted(admitted.model_copy(update={"path": "immediate"}))
@@ -134,16 +134,10 @@ async def _take_in(p: Pipeline, stream: Any, buffer: Buffer, event: Any) -> list
     except BaseException:
         # Left un-acked and untracked, as before windows: still tracked, it would hold
         # back every later ack of its partition and, still referenced, stall a rebalance.
-        for done in buffer.acks.discard(ticket):
-            await stream.ack(done)
+        await ack_discarded(stream, buffer.acks, ticket)
         raise
-    await _ack(stream, buffer.acks, ticket)
+    await ack_done(stream, buffer.acks, ticket)
     return []
-
-
-async def _ack(stream: Any, acks: OrderedAcks[Any], ticket: Ticket[Any]) -> None:
-    for event in acks.done(ticket):
-        await stream.ack(event)
 
 
 def _closing(p: Pipeline, buffer: Buffer) -> list[Flush[BatchDone]]:

@@ -34,7 +34,7 @@ from frugalflow.dispatch.answers import from_result
 from frugalflow.dispatch.calls import call_provider, failure
 from frugalflow.dispatch.fallback import answer_failure
 from frugalflow.dispatch.flex import FlexOutcome, flex_budget_s, try_flex
-from frugalflow.dispatch.ordered_acks import OrderedAcks
+from frugalflow.dispatch.ordered_acks import OrderedAcks, ack_discarded, ack_done
 from frugalflow.events import Admitted, Path, utcnow
 from frugalflow.pipeline import Pipeline, log
 from frugalflow.providers.base import ChatResult
@@ -60,11 +60,9 @@ def register(p: Pipeline) -> None:
             except BaseException:
                 # As in the batcher: left un-acked and untracked (still tracked, it would
                 # hold back every later ack of its partition and stall a rebalance).
-                for done in acks.discard(ticket):
-                    await stream.ack(done)
+                await ack_discarded(stream, acks, ticket)
                 raise
-            for done in acks.done(ticket):
-                await stream.ack(done)
+            await ack_done(stream, acks, ticket)
 
     @p.app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode's stub names a string type
     async def forget_revoked(app: Any, revoked: Any, **_: Any) -> None:

@@ -20,11 +20,17 @@ actors (``frugalflow.dispatch.immediate``), whose calls finish out of order.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Collection
+from collections.abc import Awaitable, Collection
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
+
+
+class Acking(Protocol):
+    """What acks an event: a Faust stream (``Stream.ack``)."""
+
+    def ack(self, event: Any) -> Awaitable[Any]: ...
 
 
 @dataclass(eq=False, slots=True)
@@ -76,3 +82,15 @@ class OrderedAcks(Generic[T]):
         released = [t.token for t in queue[:ready]]
         del queue[:ready]
         return released
+
+
+async def ack_done(stream: Acking, acks: OrderedAcks[Any], ticket: Ticket[Any]) -> None:
+    """Mark ``ticket`` done and ack, through ``stream``, every event that releases."""
+    for event in acks.done(ticket):
+        await stream.ack(event)
+
+
+async def ack_discarded(stream: Acking, acks: OrderedAcks[Any], ticket: Ticket[Any]) -> None:
+    """Stop tracking ``ticket`` (its event stays un-acked) and ack what that releases."""
+    for event in acks.discard(ticket):
+        await stream.ack(event)

@@ -32,7 +32,7 @@ from typing import Any
 from frugalflow.dispatch.answers import Answer
 from frugalflow.dispatch.immediate import answer_immediately
 from frugalflow.dispatch.inflight import CallsInFlight
-from frugalflow.dispatch.ordered_acks import OrderedAcks, Ticket
+from frugalflow.dispatch.ordered_acks import OrderedAcks, Ticket, ack_discarded, ack_done
 from frugalflow.dispatch.windows import request_size
 from frugalflow.events import Admitted, DeadLetter
 from frugalflow.experiments.live import trial
@@ -94,20 +94,16 @@ def register(p: Pipeline) -> None:
                 held = await _handle(p, seen, expiry, msg, now)
                 if held is not None and held.path == "batch":
                     # Acked once its batch record is sent (the batcher's windows).
-                    await p.hold_for_batch(held, msg.partition, partial(_ack, stream, ticket))
+                    done = partial(ack_done, stream, acks, ticket)
+                    await p.hold_for_batch(held, msg.partition, done)
             except BaseException:
                 # As in the batcher: left un-acked and untracked.
-                for done in acks.discard(ticket):
-                    await stream.ack(done)
+                await ack_discarded(stream, acks, ticket)
                 raise
             if held is None:
-                await _ack(stream, ticket)
+                await ack_done(stream, acks, ticket)
             elif held.path == "immediate":
                 await calls.start(partial(_answer_then_ack, stream, ticket, held))
-
-    async def _ack(stream: Any, ticket: Ticket[Any]) -> None:
-        for done in acks.done(ticket):
-            await stream.ack(done)
 
     async def _answer_then_ack(stream: Any, ticket: Ticket[Any], admitted: Admitted) -> None:
         """An immediate request, answered here: acked once answered (and every earlier
@@ -115,10 +111,9 @@ def register(p: Pipeline) -> None:
         try:
             await answer_immediately(p, admitted)
         except Exception:  # raised again in intake's loop (CallsInFlight); cancelled: kept
-            for done in acks.discard(ticket):
-                await stream.ack(done)
+            await ack_discarded(stream, acks, ticket)
             raise
-        await _ack(stream, ticket)
+        await ack_done(stream, acks, ticket)
 
     @p.app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode's stub names a string type
     async def forget_revoked(app: Any, revoked: Any, **_: Any) -> None:
