@@ -235,6 +235,15 @@ class Alert(BaseModel):
         return digest[:32]
 
 
+class Settlement(BaseModel):
+    """An answer's real cost, for the budget ledger, carried by a ``done`` batch record:
+    the poller that answers a batch is a timer, which cannot write the ledger's table."""
+
+    tenant_id: str
+    request_id: str
+    cost_usd: Money
+
+
 class BatchRecord(BaseModel):
     """A provider batch's slice for one partition, kept on the compacted ``llm.batches``.
 
@@ -249,6 +258,7 @@ class BatchRecord(BaseModel):
     provider: str
     provider_batch_id: str | None = None
     requests: list[Admitted] = Field(default_factory=list)
+    settled: list[Settlement] = Field(default_factory=list)  # ``done``: answers to settle
     submitted_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -13,7 +13,9 @@ registers every stage's agents on the ``Pipeline`` it returns:
                                      llm.responses + llm.cost-events ◄─────────────────────┘
                                      llm.cost-events ─ sink ─► Postgres + Prometheus
 
-Intake also applies running A/B experiments (``frugalflow.experiments.live``).
+Intake also applies running A/B experiments (``frugalflow.experiments.live``). The stage
+that publishes an answer settles its budget reservation (``Pipeline.settle``); no Faust
+stage reads ``llm.responses``.
 """
 
 from __future__ import annotations
@@ -72,6 +74,15 @@ async def _no_batcher(admitted: Admitted, partition: int, done: BatchDone) -> No
     raise RuntimeError("no batcher is registered on this pipeline")
 
 
+# Set by the budget ledger: settles a request's reservation with its answer's real cost
+# (tenant, request id, cost). It writes a table, so it runs inside a stream's event.
+Settle = Callable[[str, str, Decimal], Awaitable[None]]
+
+
+async def _no_ledger(tenant: str, request_id: str, cost: Decimal) -> None:
+    raise RuntimeError("no budget ledger is registered on this pipeline")
+
+
 @dataclass
 class Pipeline:
     settings: Settings
@@ -89,13 +100,20 @@ class Pipeline:
     # Set by the batcher: puts a batch-path request in its window; the callback runs once
     # the request's batch record is sent (intake acks the request's record then).
     hold_for_batch: Callable[[Admitted, int, BatchDone], Awaitable[None]] = _no_batcher
+    settle: Settle = _no_ledger
     _background: set[asyncio.Task[None]] = field(default_factory=set)
     _semantic: SemanticCache | None = None
 
     # --- outputs shared by every stage
 
-    async def publish_answer(self, answer: Answer, admitted: Admitted | None = None) -> None:
-        """Send the response and its cost event. Callers ack their input only after this.
+    async def publish_answer(
+        self, answer: Answer, admitted: Admitted | None = None, *, settle: bool = True
+    ) -> None:
+        """Send the response and its cost event, then settle the request's budget
+        reservation with its cost (``settle=False``: the caller is not inside a stream's
+        event, so it has the ``done`` batch record settle it). Callers ack their input
+        only after this: a crash before reads it again, and answers it again with the same
+        ids; a settled reservation is gone, so it is never settled twice.
 
         A provider's ``ok`` answer to a cacheable request (``admitted.cache_digest``) is
         also written to the response cache; fallbacks and errors never are.
@@ -136,6 +154,8 @@ class Pipeline:
         await self.send(self.topics.responses, key, response.model_dump_json().encode())
         if answer.cost is not None:
             await self.send(self.topics.cost_events, key, answer.cost.model_dump_json().encode())
+        if settle:
+            await self.settle(response.tenant_id, response.request_id, response.cost_usd)
         metrics.REQUESTS.labels(path=response.path.value, status=response.status.value).inc()
         if response.error is not None:
             metrics.ERRORS.labels(code=response.error.code).inc()

@@ -30,9 +30,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from frugalflow.dispatch.answers import Answer
 from frugalflow.dispatch.fallback import answer_failure
 from frugalflow.dispatch.requests import deadline_allows_immediate, to_chat_request
-from frugalflow.events import Admitted, BatchRecord, Path, utcnow
+from frugalflow.events import Admitted, BatchRecord, Path, Settlement, utcnow
 from frugalflow.intake.agent import dedupe_key
 from frugalflow.metrics import BATCH_SIZE
 from frugalflow.pipeline import Pipeline, log
@@ -88,6 +89,8 @@ def register(p: Pipeline) -> None:
             if record.state == "submitting":
                 await _submit(p, pending, members, record)
             elif record.state == "done":
+                for settled in record.settled:  # the poller answered them; it cannot settle
+                    await p.settle(settled.tenant_id, settled.request_id, settled.cost_usd)
                 _finish(pending, members, record.record_key, expiry, msg.partition, now)
 
 
@@ -154,9 +157,13 @@ async def _submit(p: Pipeline, pending: Any, members: Any, record: BatchRecord) 
     log.info("submitted %s batch %s with %d requests", record.provider, batch_id, len(fresh))
 
 
-async def reroute_or_fail(p: Pipeline, requests: list[Admitted], code: str, message: str) -> None:
-    """Requests the batch path could not answer go immediate if their deadline allows."""
-    now = utcnow()
+async def reroute_or_fail(
+    p: Pipeline, requests: list[Admitted], code: str, message: str, *, settle: bool = True
+) -> list[Settlement]:
+    """Requests the batch path could not answer go immediate if their deadline allows;
+    the others are answered here. Returns what those answers cost, to settle when
+    ``settle`` is False (the poller: a timer cannot write the budget ledger)."""
+    now, answered = utcnow(), []
     for admitted in requests:
         if deadline_allows_immediate(admitted, now, p.settings.provider_timeout_s):
             await p.publish_admitted(admitted.model_copy(update={"path": "immediate"}))
@@ -167,7 +174,16 @@ async def reroute_or_fail(p: Pipeline, requests: list[Admitted], code: str, mess
             )  # fmt: skip
             # No time left for another provider: stale or static answer, else the error.
             answer = await answer_failure(p, admitted, failure, Path.BATCH, may_call=False)
-            await p.publish_answer(answer, admitted)
+            await p.publish_answer(answer, admitted, settle=settle)
+            answered.append(settlement(answer))
+    return answered
+
+
+def settlement(answer: Answer) -> Settlement:
+    response = answer.response
+    return Settlement(
+        tenant_id=response.tenant_id, request_id=response.request_id, cost_usd=response.cost_usd
+    )
 
 
 def _member(admitted: Admitted) -> str:

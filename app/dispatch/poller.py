@@ -1,8 +1,9 @@
 """The batch poller: a timer that checks every submitted batch this worker owns.
 
 It only *reads* the ledger's tables (timers cannot write them) and reports progress by
-sending a ``done`` record to ``llm.batches``, which the ledger applies. Order per batch:
-publish every answer, then the ``done`` record. A crash in between re-answers the batch
+sending a ``done`` record to ``llm.batches``, which the ledger applies, settling the
+budget reservations of the answers the record lists. Order per batch: publish every
+answer, then the ``done`` record. A crash in between re-answers the batch
 after restart: the same responses and cost events with the same ids, counted once.
 Because the table is restored from its changelog at start, a restarted worker resumes
 polling every batch it owned; none is lost and none is submitted again.
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from frugalflow.dispatch.answers import from_result
-from frugalflow.dispatch.batch_ledger import reroute_or_fail
+from frugalflow.dispatch.batch_ledger import reroute_or_fail, settlement
 from frugalflow.events import BatchRecord, Path, utcnow
 from frugalflow.metrics import PENDING_BATCHES
 from frugalflow.pipeline import Pipeline, log
@@ -128,11 +129,13 @@ async def _poll_record(p: Pipeline, record: BatchRecord) -> bool:
     if status.state in (BatchState.ENDED, BatchState.EXPIRED):
         results = await adapter.batch_results(record.provider_batch_id)
     by_id = {r.custom_id: r for r in results}
-    retry = []
+    retry, settled = [], []
     for admitted in record.requests:
         result = by_id.get(safe_custom_id(admitted.request.request_id))
         if result is not None and result.ok:
-            await p.publish_answer(from_result(admitted, result, Path.BATCH), admitted)
+            answer = from_result(admitted, result, Path.BATCH)
+            await p.publish_answer(answer, admitted, settle=False)
+            settled.append(settlement(answer))
         else:
             retry.append((admitted, result))
     for admitted, result in retry:
@@ -142,8 +145,12 @@ async def _poll_record(p: Pipeline, record: BatchRecord) -> bool:
             else ("batch_failed" if status.state is BatchState.FAILED else "batch_expired")
         )
         message = (result.error_message if result else None) or status.detail or code
-        await reroute_or_fail(p, [admitted], code or "batch_error", message or "batch error")
-    done = record.model_copy(update={"state": "done", "requests": [], "updated_at": utcnow()})
+        settled += await reroute_or_fail(
+            p, [admitted], code or "batch_error", message or "batch error", settle=False
+        )
+    done = record.model_copy(
+        update={"state": "done", "requests": [], "settled": settled, "updated_at": utcnow()}
+    )
     await p.send(
         p.topics.batches, record.record_key.encode(), done.model_dump_json().encode(),
         partition=record.partition,

@@ -3,8 +3,8 @@
 Why exact: one worker owns every tenant's partition, and intake handles a tenant's
 requests one at a time, so "check, then reserve" needs no lock. A request reserves its
 worst-case cost (``frugalflow.policy.tokens.worst_case_cost``) before any provider sees it; the
-ledger agent settles the reservation with the real cost when the answer arrives on
-``llm.responses`` (a failure settles at $0, which releases it). Hence
+stage that publishes the answer settles the reservation with the real cost
+(``frugalflow.policy.ledger``; a failure settles at $0, which releases it). Hence
 
     spent + reserved + worst case of the next request  <=  hard-stop level
 

@@ -1,22 +1,29 @@
-"""The budget ledger's tables and the agent that settles reservations (issue 5, item 1).
+"""The budget ledger's tables and how reservations are settled (issue 5, item 1).
 
-Intake reserves (``frugalflow.intake.policies``); this per-event agent reads every answer on
-``llm.responses`` and settles the request's reservation with the answer's real cost —
-an error or a rejection settles at $0, which releases it. A redelivered answer finds no
-reservation and changes nothing. Settling is when money becomes *spent*, so this is also
-where the 80 % / 100 % alerts fire, once per budget, threshold and period.
+Intake reserves (``frugalflow.intake.policies``). Whichever stage publishes an answer
+settles the request's reservation with the answer's real cost right after
+(``Pipeline.publish_answer``, which calls :func:`settle_answer` through ``Pipeline.settle``):
+intake for the answers it makes and the immediate calls it runs, the immediate agent, and
+the batch ledger, which settles a batch's answers when it applies the poller's ``done``
+record (the poller is a timer and cannot write tables). An error or a rejection settles
+at $0, which releases the reservation. A settled reservation is deleted, so an answer
+published again after a crash changes nothing. Settling is when money becomes *spent*,
+so this is also where the 80 % / 100 % alerts fire, once per budget, threshold and period.
 
-Both agents write the same tables; they are co-partitioned by tenant, so one worker
-owns a tenant's ledger and its two writers never interleave inside a step.
+No stage reads ``llm.responses`` for this any more: each answer woke a Faust stage that
+only settled it. Every writer runs inside an event of a topic keyed by tenant (requests,
+``llm.admitted.realtime``, ``llm.batches``), co-partitioned with these tables, so one
+worker owns a tenant's ledger, and the settling itself (no ``await`` inside) never
+interleaves with intake's check-then-reserve.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from functools import partial
 
 from frugalflow.costing.rates import ModelPrice
-from frugalflow.events import Alert, ResponseEvent
+from frugalflow.events import Alert
 from frugalflow.metrics import BUDGET_USED_RATIO, tenant_label
 from frugalflow.pipeline import Pipeline, log
 from frugalflow.policy.budget import AlertDue, BudgetBook, limits_of
@@ -27,31 +34,28 @@ def register(p: Pipeline) -> None:
     p.tables["budget_ledger"] = p.app.Table("budget-ledger", default=None, partitions=partitions)
     p.tables["rate_windows"] = p.app.Table("rate-windows", default=None, partitions=partitions)
 
-    @p.app.agent(p.topics.responses, name="budget-ledger")
-    async def settle(stream: Any) -> Any:
-        async for event in stream.events():
-            response = await p.parse_internal(ResponseEvent, event.message)
-            if response is not None:
-                await settle_answer(p, response)
+    p.settle = partial(settle_answer, p)
 
 
-async def settle_answer(p: Pipeline, response: ResponseEvent) -> None:
+async def settle_answer(p: Pipeline, tenant: str, request_id: str, cost: Decimal) -> None:
+    """Replace a request's reservation by its answer's cost; alert on what is now spent.
+    Runs inside a stream's event (it writes the ledger's table)."""
     book = BudgetBook(p.tables["budget_ledger"])
-    held = book.settle(response.tenant_id, response.request_id, response.cost_usd)
+    held = book.settle(tenant, request_id, cost)
     if held is None:
         return
-    budgets = p.policy.budgets_for(response.tenant_id)
-    due = book.alerts_due(response.tenant_id, budgets, held.scopes, held.day)
-    await publish_alerts(p, book, response.tenant_id, due)
+    budgets = p.policy.budgets_for(tenant)
+    due = book.alerts_due(tenant, budgets, held.scopes, held.day)
+    await publish_alerts(p, book, tenant, due)
     for budget in budgets:  # the gauge shows the tenant-wide budget
         if budget.service or budget.use_case:
             continue
         for period, limit in limits_of(budget):
             if limit > 0:
-                spent, _ = book.period_totals(response.tenant_id, "", period, held.day)
-                BUDGET_USED_RATIO.labels(
-                    tenant=tenant_label(response.tenant_id), period=period
-                ).set(float(spent / limit))
+                spent, _ = book.period_totals(tenant, "", period, held.day)
+                BUDGET_USED_RATIO.labels(tenant=tenant_label(tenant), period=period).set(
+                    float(spent / limit)
+                )
 
 
 async def publish_alerts(p: Pipeline, book: BudgetBook, tenant: str, due: list[AlertDue]) -> None:

@@ -123,3 +123,42 @@ async def test_budget_changes_take_effect_within_seconds(deployment: Deployment)
     finally:
         await conn.close()
     assert json.dumps(second)  # the answer is plain JSON
+
+
+async def test_batch_answers_settle_their_reservations(deployment: Deployment) -> None:
+    """The poller answers batches from a timer, which cannot write the ledger: its ``done``
+    record carries the answers' costs and the batch ledger settles them. Every batch answer
+    is settled exactly once: the budget gauge shows their summed cost, and the first
+    threshold alerts once."""
+    tenant = f"{deployment.prefix}batchspend"
+    n = 8
+    limit = (_worst("What is the capital of France?", 64) * 100).quantize(Decimal("0.000001"))
+    await _set_budget(
+        deployment.dsn,
+        Budget(
+            tenant=tenant, service="", use_case="", daily_limit_usd=limit,
+            monthly_limit_usd=None, alert_thresholds=[Decimal("0.000001")],
+            hard_stop_ratio=Decimal("1"),
+        ),
+    )  # fmt: skip
+    deployment.start_worker()
+    await asyncio.sleep(3)  # the policy refresh (every 2 s) has loaded the budget
+    await deployment.publish(
+        [request(f"{tenant}-{i}", tenant, priority="batch", model=MODEL) for i in range(n)]
+    )
+    responses = await deployment.read("llm.responses", until=n, timeout=120)
+    assert {(r["path"], r["status"]) for r in responses} == {("batch", "ok")}
+    spent = sum(Decimal(r["cost_usd"]) for r in responses)
+    assert spent > 0
+
+    alerts = await deployment.read("llm.alerts", until=1, timeout=30, settle=3)
+    warnings = [a for a in alerts if a["tenant_id"] == tenant and a["kind"] == "budget_warning"]
+    assert len(warnings) == 1
+    assert 0 < Decimal(warnings[0]["spent_usd"]) <= spent
+
+    gauge = f'frugalflow_budget_used_ratio{{period="daily",tenant="{tenant}"}}'
+    deadline = asyncio.get_running_loop().time() + 30
+    while deployment.metrics().get(gauge) != pytest.approx(float(spent / limit), rel=1e-9):
+        assert asyncio.get_running_loop().time() < deadline, (deployment.metrics().get(gauge),
+                                                              float(spent / limit))  # fmt: skip
+        await asyncio.sleep(0.5)
