@@ -45,12 +45,13 @@ POLL_WHILE_WRITING_MS = 20  # how often running writes are checked while reading
 IN_FLIGHT = 4  # writes at once: the cost store has 4 connections; an activity sink queues on 1
 LOOKUP_ATTEMPTS = 10  # tries to read where the app group stopped, a second apart
 TANSU_FETCH_WAIT_MS = 20  # Tansu answers a fetch only when its wait ends (app/kafka_compat.py)
-# A sink trails the traffic by design, so its fetches wait for a batch's worth of records
-# (or FETCH_MAX_WAIT_MS). With Kafka's default of one byte, every answer the worker
+# A sink trails the traffic by design, so its fetches wait for a batch's worth of records,
+# or FETCH_MAX_WAIT_MS: with Kafka's default of one byte, every answer the worker
 # published woke this consumer, the worker's loop and the broker for a fetch of about one
-# record: a quarter of the immediate path's CPU per request (README, Performance).
+# record (a fifth of the immediate path's CPU per request; README, Performance). The
+# wait is short because a backlog's last, partial fetch waits it out in full.
 FETCH_MIN_BYTES = 256 * 1024
-FETCH_MAX_WAIT_MS = 500
+FETCH_MAX_WAIT_MS = 100
 
 
 @dataclass
