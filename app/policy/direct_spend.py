@@ -4,8 +4,8 @@ The client publishes each direct call's ``CostEvent`` (``path: direct``) on
 ``llm.direct-costs``, keyed by tenant like every tenant-scoped topic, so this per-event
 agent runs on the worker that owns the tenant's budget ledger. For each event it
 
-1. books the cost as *spent* in the ledger (the same table and ``BudgetBook`` that the
-   ledger agent settles answers in: a reservation settled at once at the real cost), in
+1. books the cost as *spent* in the ledger (the same table and ``BudgetBook`` in which
+   answers are settled: a reservation settled at once at the real cost), in
    the scopes of its service and use case, on the UTC day the call happened — so direct
    spend moves hard stops like any other;
 2. sends the budget alerts now due (once per budget, threshold and period, remembered in
