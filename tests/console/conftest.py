@@ -70,6 +70,10 @@ def _traffic(run: str) -> list[tuple[bytes | None, bytes]]:
                                system=SYSTEM, content=f"Question {i * 3 % 6}: which plan fits "
                                f"a team of {i * 3 % 6 + 2}?", service="support",
                                use_case="faq"))  # fmt: skip
+    # globex again, its tiny daily budget spent by the first wave: stopped at 1.5 x the limit.
+    for i in range(2):
+        records.append(request(f"{run}-over-{i}", "globex", model="gpt-4o-mini", system=SYSTEM,
+                               content=f"One more question ({i}) about the plans?"))  # fmt: skip
     # A burst over the rate limit, and one injection attempt.
     for i in range(5):
         records.append(request(f"{run}-burst-{i}", "initech", content=f"Burst {i}?"))

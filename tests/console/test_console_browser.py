@@ -201,6 +201,7 @@ async def test_tenant_page_shows_budgets_alerts_rejections_and_policy(
     assert {r[-1] for r in table_rows(driver, "alerts")} == {"no channel"}
     stops = await db(run, "SELECT count(*) AS n FROM rejections WHERE tenant_id = 'globex'"
                           " AND code = 'budget_hard_stop'")  # fmt: skip
+    assert stops[0]["n"] > 0, "globex was never stopped at its hard limit"
     assert table_rows(driver, "rate-limit-and-hard-stop") == [
         ["budget_hard_stop", str(stops[0]["n"])]
     ]
