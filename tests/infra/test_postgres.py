@@ -12,10 +12,10 @@ import pytest
 from frugalflow.infra.postgres import (
     LocalPostgres,
     Strategy,
-    _debian_bin_dir,
     ensure_postgres,
     is_reachable,
 )
+from frugalflow.infra.postgres_binaries import _debian_bin_dir
 from frugalflow.infra.process import InfraError, free_port, is_root
 
 pytestmark = pytest.mark.postgres
