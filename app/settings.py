@@ -222,6 +222,9 @@ class Settings(BaseSettings):
     )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
+        "auto", description="the worker's event loop: auto = uvloop where it is installed"
+    )
 
     @field_validator("policy_defaults")
     @classmethod

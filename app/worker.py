@@ -9,6 +9,7 @@ import sys
 import faust
 
 from frugalflow.costing.catalog import PricingConfigError, priced_models
+from frugalflow.event_loop import EventLoopError, use_event_loop
 from frugalflow.settings import Settings
 from frugalflow.topics import apply_topics, load_topics
 from frugalflow.wiring import build_pipeline
@@ -27,6 +28,7 @@ def run_worker(settings: Settings) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    quiet_per_request_loggers(settings.log_level)
     try:
         # the catalog, its override file and the named providers' prices: a bad one stops
         # the worker here rather than failing its requests
@@ -34,6 +36,12 @@ def run_worker(settings: Settings) -> int:
     except PricingConfigError as exc:
         print(f"frugalflow: invalid pricing: {exc}", file=sys.stderr)
         return 2
+    try:
+        loop = use_event_loop(settings.event_loop)
+    except EventLoopError as exc:
+        print(f"frugalflow: {exc}", file=sys.stderr)
+        return 2
+    logging.getLogger(__name__).info("event loop: %s", loop)
     code = ensure_topics(settings)
     if code:
         return code
@@ -45,3 +53,15 @@ def run_worker(settings: Settings) -> int:
         except SystemExit as exc:
             return int(exc.code or 0)
     return 0
+
+
+# The SDKs' HTTP clients log every provider call at INFO ("HTTP Request: POST …"): one line
+# per request drowns the worker's own log and costs a few per cent of its CPU.
+PER_REQUEST_LOGGERS = ("httpx", "httpx2")
+
+
+def quiet_per_request_loggers(level: str) -> None:
+    """At INFO, keep the per-request loggers to warnings; DEBUG still shows every call."""
+    if logging.getLevelName(level) > logging.DEBUG:
+        for name in PER_REQUEST_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)

@@ -4,7 +4,8 @@
 (key and value) from SOURCE (read from the beginning, every partition, no group) to SINK
 and exits. It prints ``ready`` once its consumer is assigned, so the bench starts its
 clock on the same footing as for the worker. A separate process, like the worker, so the
-bench's own publisher and reader do not share its event loop.
+bench's own publisher and reader do not share its event loop; and on the worker's kind of
+loop (``FRUGALFLOW_EVENT_LOOP``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import asyncio
 import sys
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from frugalflow.event_loop import use_event_loop
+from frugalflow.settings import load_settings
 
 
 async def passthrough(bootstrap: str, source: str, sink: str, count: int) -> int:
@@ -51,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     bootstrap, source, sink, count = args[0], args[1], args[2], int(args[3])
+    use_event_loop(load_settings().event_loop)  # the worker's loop, so the ceiling is comparable
     asyncio.run(passthrough(bootstrap, source, sink, count))
     return 0
 

@@ -29,6 +29,7 @@ from frugalflow.bench.report import BenchReport
 from frugalflow.bench.runner import BenchStack, bench_stack
 from frugalflow.bench.traffic import AnswerWatch, Outgoing, new_producer, publish_all
 from frugalflow.cli_reports.table import Column
+from frugalflow.event_loop import resolve
 from frugalflow.settings import Settings
 
 MODEL = "claude-haiku-4-5"
@@ -60,7 +61,7 @@ def run_throughput(
             f"{settings.partitions} partitions, window "
             f"{PACING['FRUGALFLOW_WINDOW_MAX_SECONDS']} s, batch poll "
             f"{PACING['FRUGALFLOW_BATCH_POLL_INTERVAL_S']} s, immediate concurrency "
-            f"{settings.immediate_concurrency}",
+            f"{settings.immediate_concurrency}, event loop {resolve(settings.event_loop)}",
         },
         machine(),
     )

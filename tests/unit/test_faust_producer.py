@@ -4,9 +4,12 @@ after 0.1 s without progress, as Faust's does (but with one wait, not one per re
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from types import SimpleNamespace
 from typing import Any
+
+import pytest
 
 from frugalflow.faust_producer import OneWaitProducerBuffer
 
@@ -75,5 +78,22 @@ async def test_a_stuck_sender_makes_the_flush_give_up_after_a_tenth_of_a_second(
         channel.unstuck.set()
         # The first record was in the sender's hands (stuck) already: two were queued.
         assert await buffer.flush_atmost(None) == 2 and channel.handed == 3
+    finally:
+        await buffer.stop()
+
+
+async def test_back_pressure_flushes_the_excess_without_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    buffer, channel = await _buffer(), _Channel(delay_s=0.001)
+    buffer.max_messages = 10
+    try:
+        for _ in range(25):
+            buffer.put(_Record(channel))  # type: ignore[arg-type]
+        with caplog.at_level(logging.INFO):
+            await buffer.wait_until_ebb()
+        assert channel.handed >= 10  # the first max_messages were handed over before it returned
+        assert not [r for r in caplog.records if r.levelno >= logging.INFO]
+        await buffer.flush_atmost(None)
     finally:
         await buffer.stop()
