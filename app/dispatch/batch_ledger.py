@@ -100,10 +100,12 @@ async def _submit(p: Pipeline, pending: Any, members: Any, record: BatchRecord) 
     if current is not None and current["state"] == "submitted":
         return  # redelivered after a successful submit
     fresh: list[Admitted] = []
+    taken: dict[str, None] = {}  # their members, in order
     for admitted in record.requests:
         member = _member(admitted)
         # Skip requests of another (or a finished) batch, and repeats inside this record.
-        if members.get(member) in (None, key) and all(_member(f) != member for f in fresh):
+        if member not in taken and members.get(member) in (None, key):
+            taken[member] = None
             fresh.append(admitted)
     if not fresh:
         return
@@ -115,11 +117,12 @@ async def _submit(p: Pipeline, pending: Any, members: Any, record: BatchRecord) 
         _release(pending, members, key)  # an interrupted submit of this record, if any
         await reroute_or_fail(p, fresh, CIRCUIT_OPEN, f"{record.provider}/{model} is failing")
         return
-    for admitted in fresh:
-        members[_member(admitted)] = key
+    for member in taken:
+        members[member] = key
     interrupted = current is not None and current["state"] == "submitting"
     slice_ = record.model_copy(update={"requests": fresh, "updated_at": utcnow()})
-    pending[key] = slice_.model_dump(mode="json")
+    intent = slice_.model_dump(mode="json")
+    pending[key] = intent
     await p.app.producer.flush()  # the intent is durable before the provider sees the batch
     adapter = p.providers.get(record.provider)
     try:
@@ -147,11 +150,11 @@ async def _submit(p: Pipeline, pending: Any, members: Any, record: BatchRecord) 
         return
     breakers.record_success(record.provider, model)
     now = utcnow()
-    submitted = slice_.model_copy(
-        update={"state": "submitted", "provider_batch_id": batch_id, "submitted_at": now,
-                "updated_at": now}
-    )  # fmt: skip
-    pending[key] = submitted.model_dump(mode="json")
+    changes = {"state": "submitted", "provider_batch_id": batch_id, "submitted_at": now,
+               "updated_at": now}  # fmt: skip
+    submitted = slice_.model_copy(update=changes)
+    # Only these fields change: the slice's requests are not serialized a second time.
+    pending[key] = {**intent, **submitted.model_dump(mode="json", include=set(changes))}
     await p.app.producer.flush()
     BATCH_SIZE.observe(len(fresh))
     log.info("submitted %s batch %s with %d requests", record.provider, batch_id, len(fresh))

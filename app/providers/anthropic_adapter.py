@@ -21,14 +21,7 @@ from typing import Any
 import anthropic
 from anthropic.types import Message, MessageParam, TextBlockParam
 from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
-from anthropic.types.messages import (
-    MessageBatch,
-    MessageBatchCanceledResult,
-    MessageBatchErroredResult,
-    MessageBatchExpiredResult,
-    MessageBatchIndividualResponse,
-    MessageBatchSucceededResult,
-)
+from anthropic.types.messages import MessageBatch
 from anthropic.types.messages.batch_create_params import Request as BatchRequestParam
 
 from frugalflow.providers import prompt_cache
@@ -190,12 +183,15 @@ class AnthropicAdapter:
                 retryable=True,
             )
 
-        async def fetch() -> list[MessageBatchIndividualResponse]:
-            decoder = await self._client.messages.batches.results(batch_id)
-            return [line async for line in decoder]
+        # The raw JSONL, each line read as JSON: the SDK's typed lines are built field by
+        # field in Python (``construct_type``), about 5 % of the batch path's CPU in a
+        # sampling profile. The SDK still finds the results URL, sends, retries and raises.
+        async def fetch() -> bytes:
+            response = await self._client.messages.batches.with_raw_response.results(batch_id)
+            return await response.read()
 
-        lines = await call_with_retries(fetch, self._retry)
-        return [_line_result(line) for line in lines]
+        body = await call_with_retries(fetch, self._retry)
+        return [_line_result(_json_line(line, batch_id)) for line in body.splitlines() if line]
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -231,24 +227,36 @@ def _body_success(custom_id: str, body: dict[str, Any]) -> ChatResult:
     )
 
 
-def _success(custom_id: str, message: Message) -> ChatResult:
-    """A typed ``Message`` (a batch result line) read the same way as a raw answer."""
-    return _body_success(custom_id, message.model_dump())
+def _json_line(line: bytes, batch_id: str) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except ValueError as exc:  # the same failure as any malformed answer; polled again later
+        raise ProviderError(
+            ErrorCode.PROVIDER_ERROR, f"unreadable results line of batch {batch_id}: {exc}",
+            retryable=True,
+        ) from exc  # fmt: skip
+    if not isinstance(value, dict):
+        raise ProviderError(
+            ErrorCode.PROVIDER_ERROR, f"results line of batch {batch_id} is not an object",
+            retryable=True,
+        )  # fmt: skip
+    return value
 
 
-def _line_result(line: MessageBatchIndividualResponse) -> ChatResult:
-    result = line.result
-    if isinstance(result, MessageBatchSucceededResult):
-        return _success(line.custom_id, result.message)
-    if isinstance(result, MessageBatchErroredResult):
-        error = result.error.error
-        code = code_for_anthropic_error_type(error.type)
-        return failure_result(line.custom_id, "", code, error.message)
-    if isinstance(result, MessageBatchCanceledResult):
-        return failure_result(line.custom_id, "", ErrorCode.BATCH_CANCELED, "batch was canceled")
-    if isinstance(result, MessageBatchExpiredResult):
-        return failure_result(line.custom_id, "", ErrorCode.BATCH_EXPIRED, "batch expired")
-    kind = getattr(result, "type", "?")  # a result type newer than this SDK knows
-    return failure_result(
-        line.custom_id, "", ErrorCode.PROVIDER_ERROR, f"unknown result type {kind}"
-    )
+def _line_result(line: dict[str, Any]) -> ChatResult:
+    """One line of a batch's results (``MessageBatchIndividualResponse``, as JSON)."""
+    custom_id = str(line.get("custom_id") or "")
+    result = line.get("result") or {}
+    kind = result.get("type")
+    if kind == "succeeded":
+        return _body_success(custom_id, result.get("message") or {})
+    if kind == "errored":
+        error = (result.get("error") or {}).get("error") or {}
+        code = code_for_anthropic_error_type(error.get("type"))
+        return failure_result(custom_id, "", code, str(error.get("message") or ""))
+    if kind == "canceled":
+        return failure_result(custom_id, "", ErrorCode.BATCH_CANCELED, "batch was canceled")
+    if kind == "expired":
+        return failure_result(custom_id, "", ErrorCode.BATCH_EXPIRED, "batch expired")
+    # a result type newer than this adapter knows
+    return failure_result(custom_id, "", ErrorCode.PROVIDER_ERROR, f"unknown result type {kind}")

@@ -620,7 +620,12 @@ def test_anthropic_answer_read_from_its_json_body_as_from_the_sdk_message() -> N
     """The immediate path reads the raw body; it must say what the typed Message says."""
     from anthropic.types import Message
 
-    from frugalflow.providers.anthropic_adapter import _body_success, _success
+    from frugalflow.providers.anthropic_adapter import _body_success, message_usage
+
+    def _success(custom_id: str, message: Message) -> ChatResult:  # as read from the SDK's type
+        text = "".join(b.text for b in message.content if b.type == "text")
+        return ChatResult(custom_id=custom_id, ok=True, model=message.model, content=text,
+                          usage=message_usage(message))  # fmt: skip
 
     body = {
         "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
@@ -640,6 +645,40 @@ def test_anthropic_answer_read_from_its_json_body_as_from_the_sdk_message() -> N
     assert typed.content == "Hello, world." and typed.usage.cache_write_1h_tokens == 200
     bare = {**body, "usage": {"input_tokens": 3, "output_tokens": 1}}
     assert _body_success("r1", bare) == _success("r1", Message.model_validate(bare))
+
+
+def test_anthropic_batch_lines_read_from_json_as_the_sdk_types_them() -> None:
+    """Batch results are read raw too: each result type of the SDK's schema, as JSON."""
+    from anthropic.types.messages import MessageBatchIndividualResponse
+
+    from frugalflow.providers.anthropic_adapter import _line_result
+
+    message = {
+        "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
+        "content": [{"type": "text", "text": "Hi."}], "stop_reason": "end_turn",
+        "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 2},
+    }  # fmt: skip
+    error = {"type": "error", "error": {"type": "invalid_request_error", "message": "too long"}}
+    results = {
+        "ok": {"type": "succeeded", "message": message},
+        "bad": {"type": "errored", "error": error},
+        "gone": {"type": "canceled"},
+        "late": {"type": "expired"},
+    }
+    outcome = {}
+    for custom_id, result in results.items():
+        typed = MessageBatchIndividualResponse.model_validate(
+            {"custom_id": custom_id, "result": result}
+        )
+        outcome[custom_id] = _line_result(typed.model_dump(mode="json"))
+    assert outcome["ok"].ok and outcome["ok"].content == "Hi."
+    assert (outcome["ok"].model, outcome["ok"].usage.input_tokens) == ("claude-haiku-4-5", 5)
+    assert (outcome["bad"].error_code, outcome["bad"].error_message) == (
+        "provider_bad_request", "too long")  # fmt: skip
+    assert outcome["gone"].error_code == "batch_canceled"
+    assert outcome["late"].error_code == "batch_expired"
+    future = _line_result({"custom_id": "x", "result": {"type": "deferred"}})
+    assert (future.ok, future.error_code) == (False, "provider_error")
 
 
 def test_openai_answer_read_from_its_json_body_as_from_the_sdk_completion() -> None:
