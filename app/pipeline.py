@@ -33,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 
 from frugalflow import metrics
 from frugalflow.dispatch.answers import Answer
-from frugalflow.events import Admitted, Alert, DeadLetter, Status, utcnow
+from frugalflow.events import Admitted, Alert, BatchRecord, DeadLetter, Status, utcnow
 from frugalflow.experiments.models import Experiment, FeedbackEvent
 from frugalflow.faust_compat import faust_settings
 from frugalflow.intake.validate import Reason, dead_letter
@@ -101,6 +101,11 @@ class Pipeline:
     # the request's batch record is sent (intake acks the request's record then).
     hold_for_batch: Callable[[Admitted, int, BatchDone], Awaitable[None]] = _no_batcher
     settle: Settle = _no_ledger
+    # Batch slices this worker submitted, parsed: record key → (the batches-pending table's
+    # value, its BatchRecord). The poller uses the record while the table still holds that
+    # very value, instead of parsing every request of the slice again (about 3 % of the
+    # batch path); a value recovered from the changelog is a new object, and is parsed.
+    submitted_slices: dict[str, tuple[object, BatchRecord]] = field(default_factory=dict)
     _background: set[asyncio.Task[None]] = field(default_factory=set)
     _semantic: SemanticCache | None = None
 

@@ -6,6 +6,8 @@ dependencies run one way: entry points → wiring → stages → pipeline contex
 
 from __future__ import annotations
 
+import logging
+
 from frugalflow.alerts import agent as notifier
 from frugalflow.dispatch import batch_ledger, batcher, immediate, poller
 from frugalflow.experiments import agent as experiments
@@ -28,6 +30,8 @@ from frugalflow.providers.registry import ProviderRegistry
 from frugalflow.settings import Settings
 from frugalflow.sink import activity
 from frugalflow.sink import agent as sink
+
+log = logging.getLogger(__name__)
 
 # Every stage, in registration order (the ledger's tables before the agents that use them).
 STAGES = (
@@ -71,6 +75,12 @@ def build_pipeline(settings: Settings, providers: ProviderRegistry | None = None
         pipeline.response_cache = ResponseCache(client, timeout_s=settings.redis_timeout_s)
     for stage in STAGES:
         stage.register(pipeline)
+
+    @app.task
+    async def warm_providers() -> None:  # the SDKs' import and clients, before any request
+        built = pipeline.providers.warm()
+        log.info("provider clients ready: %s", ", ".join(built) or "none configured")
+
     setup_prometheus_sensors(app, pattern="/metrics", name_prefix="frugalflow_faust")
     add_readiness_page(app)
     return pipeline

@@ -154,7 +154,9 @@ async def _submit(p: Pipeline, pending: Any, members: Any, record: BatchRecord) 
                "updated_at": now}  # fmt: skip
     submitted = slice_.model_copy(update=changes)
     # Only these fields change: the slice's requests are not serialized a second time.
-    pending[key] = {**intent, **submitted.model_dump(mode="json", include=set(changes))}
+    value = {**intent, **submitted.model_dump(mode="json", include=set(changes))}
+    pending[key] = value
+    p.submitted_slices[key] = (value, submitted)
     await p.app.producer.flush()
     BATCH_SIZE.observe(len(fresh))
     log.info("submitted %s batch %s with %d requests", record.provider, batch_id, len(fresh))

@@ -93,12 +93,12 @@ async def poll_once(p: Pipeline, schedule: PollSchedule) -> None:
     mine = _submitted_here(p.tables["batches_pending"], owned)
     PENDING_BATCHES.set(len(mine))
     schedule.keep_only(set(mine))
+    for gone in set(p.submitted_slices) - set(mine):  # done, or its partition moved
+        del p.submitted_slices[gone]
     for key, value in mine.items():
         if not schedule.due(key):
             continue
-        # Parsed only when due: a record holds every request of its slice, and parsing
-        # each pending one on every tick cost CPU in proportion to the backlog.
-        record = BatchRecord.model_validate(value)
+        record = _record(p, key, value)
         try:
             finished = await asyncio.wait_for(
                 _poll_record(p, record), timeout=p.settings.provider_timeout_s * 4
@@ -116,6 +116,16 @@ async def poll_once(p: Pipeline, schedule: PollSchedule) -> None:
                 schedule.finish(record.record_key)
             else:
                 schedule.postpone(record.record_key)
+
+
+def _record(p: Pipeline, key: str, value: dict[str, Any]) -> BatchRecord:
+    """The slice as submitted here, or else parsed (only when due: a record holds every
+    request of its slice, and parsing each pending one on every tick cost CPU in
+    proportion to the backlog)."""
+    kept = p.submitted_slices.get(key)
+    if kept is not None and kept[0] is value:  # the very value the ledger wrote
+        return kept[1]
+    return BatchRecord.model_validate(value)
 
 
 async def _poll_record(p: Pipeline, record: BatchRecord) -> bool:

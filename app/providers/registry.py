@@ -1,7 +1,8 @@
-"""Which providers this deployment can reach, and their adapters (built lazily).
+"""Which providers this deployment can reach, and their adapters.
 
-Adapters are created on first use, inside the running event loop, because SDK clients
-bind to the loop they were created in. A built-in provider (anthropic, openai, gemini)
+Adapters are created inside the running event loop, because SDK clients bind to the loop
+they were created in: the worker builds them at its start (:meth:`ProviderRegistry.warm`,
+from a task), anything else on first use. A built-in provider (anthropic, openai, gemini)
 with no API key uses the emulator when ``FRUGALFLOW_EMULATOR_URL`` is set, and is "not
 configured" otherwise. The named OpenAI-compatible providers (``ollama``, ``openrouter``,
 ``cerebras`` and those of ``FRUGALFLOW_OPENAI_COMPATIBLE``) are configured as
@@ -13,12 +14,16 @@ Which providers can batch comes from each adapter class's ``capabilities``.
 
 from __future__ import annotations
 
+import logging
+
 from frugalflow.providers.base import Capabilities, ProviderAdapter
 from frugalflow.providers.compatible import BUILT_IN, SHIPPED
 from frugalflow.providers.endpoints import EMULATOR_KEY, Endpoint, endpoints
 from frugalflow.settings import Settings
 
 __all__ = ["EMULATOR_KEY", "PROVIDERS", "ProviderNotConfigured", "ProviderRegistry"]
+
+log = logging.getLogger(__name__)
 
 # Every provider this code ships an entry for; a deployment may name more
 # (``ProviderRegistry.names``).
@@ -100,6 +105,22 @@ class ProviderRegistry:
             return self._named[provider].emulated
         creds = self._credentials(provider)
         return creds is not None and creds[0] == EMULATOR_KEY
+
+    def warm(self) -> tuple[str, ...]:
+        """Build every configured provider's client now, at the worker's start: the first
+        request would otherwise pay for importing the SDK and building its client (about a
+        third of a second for Anthropic's). Returns the providers built; a provider whose
+        client fails to build is logged and left to fail its requests as before."""
+        built = []
+        for name in self.configured():
+            try:
+                self.get(name)
+            except Exception:  # its requests will raise the same, with their own error path
+                log.exception("provider %s: client not built at start", name)
+            else:
+                built.append(name)
+        self.batch_capable(), self.flex_capable()
+        return tuple(built)
 
     def get(self, provider: str) -> ProviderAdapter:
         adapter = self._adapters.get(provider)
