@@ -246,7 +246,8 @@ def _json_line(line: bytes, batch_id: str) -> dict[str, Any]:
 def _line_result(line: dict[str, Any]) -> ChatResult:
     """One line of a batch's results (``MessageBatchIndividualResponse``, as JSON)."""
     custom_id = str(line.get("custom_id") or "")
-    result = line.get("result") or {}
+    result = line.get("result")
+    result = result if isinstance(result, dict) else {}
     kind = result.get("type")
     if kind == "succeeded":
         return _body_success(custom_id, result.get("message") or {})
