@@ -61,7 +61,7 @@ PER_REQUEST_LOGGERS = ("httpx", "httpx2")
 
 
 def quiet_per_request_loggers(level: str) -> None:
-    """At INFO, keep the per-request loggers to warnings; DEBUG still shows every call."""
-    if logging.getLevelName(level) > logging.DEBUG:
-        for name in PER_REQUEST_LOGGERS:
-            logging.getLogger(name).setLevel(logging.WARNING)
+    """Above DEBUG, keep the per-request loggers to warnings; at DEBUG they log every call."""
+    quiet = logging.getLevelName(level) > logging.DEBUG
+    for name in PER_REQUEST_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING if quiet else logging.NOTSET)

@@ -1,9 +1,10 @@
 """Keep channel URLs out of the logs.
 
 httpx logs every request at INFO with its full URL (``HTTP Request: POST <url> ...``),
-and a Slack or webhook URL is the credential itself. This filter on the ``httpx`` logger
-replaces the URL of any configured channel by ``<alert channel NAME>``; every other
-record passes unchanged.
+and a Slack or webhook URL is the credential itself. The worker keeps httpx to warnings
+unless ``FRUGALFLOW_LOG_LEVEL=DEBUG``; this filter covers that, and any other process.
+On the ``httpx`` logger, it replaces the URL of any configured channel by
+``<alert channel NAME>``; every other record passes unchanged.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -11,12 +12,15 @@ import uvloop
 from frugalflow import event_loop
 from frugalflow.cli import main
 from frugalflow.settings import SettingsError, load_settings
+from frugalflow.worker import PER_REQUEST_LOGGERS
 
 
 @pytest.fixture(autouse=True)
 def standard_policy_afterwards() -> Iterator[None]:
     yield
     asyncio.set_event_loop_policy(None)
+    for name in PER_REQUEST_LOGGERS:  # main(["worker"]) set them, for this whole process
+        logging.getLogger(name).setLevel(logging.NOTSET)
 
 
 def _loop_made_now() -> asyncio.AbstractEventLoop:
