@@ -119,7 +119,6 @@ class ProviderRegistry:
                 log.exception("provider %s: client not built at start", name)
             else:
                 built.append(name)
-        self.batch_capable(), self.flex_capable()
         return tuple(built)
 
     def get(self, provider: str) -> ProviderAdapter:
