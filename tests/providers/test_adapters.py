@@ -710,3 +710,15 @@ def test_openai_answer_read_from_its_json_body_as_from_the_sdk_completion() -> N
     )  # fmt: skip
     assert completion_result("r1", "asked-model", body) == typed
     assert typed.service_tier == "flex" and typed.usage.cache_read_tokens == 1024
+
+
+def test_an_unreadable_anthropic_results_line_is_a_retryable_provider_error() -> None:
+    """A line that is not a JSON object fails the poll (polled again later), not the worker."""
+    from frugalflow.providers.anthropic_adapter import _json_line
+
+    for line in (b'{"custom_id": "a", "result": ', b'["not", "an", "object"]'):
+        with pytest.raises(ProviderError) as info:
+            _json_line(line, "msgbatch_1")
+        assert (info.value.code, info.value.retryable) == ("provider_error", True)
+        assert "msgbatch_1" in info.value.message
+    assert _json_line(b'{"custom_id": "a"}', "msgbatch_1") == {"custom_id": "a"}
