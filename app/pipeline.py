@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -38,6 +38,7 @@ from frugalflow.experiments.models import Experiment, FeedbackEvent
 from frugalflow.faust_compat import faust_settings
 from frugalflow.intake.validate import Reason, dead_letter
 from frugalflow.kafka_compat import faust_overrides
+from frugalflow.policy.budget import Charge
 from frugalflow.policy.response_cache import CachedAnswer, ResponseCache
 from frugalflow.policy.semantic_cache import SemanticCache
 from frugalflow.policy.snapshot import PolicySnapshot
@@ -74,12 +75,12 @@ async def _no_batcher(admitted: Admitted, partition: int, done: BatchDone) -> No
     raise RuntimeError("no batcher is registered on this pipeline")
 
 
-# Set by the budget ledger: settles a request's reservation with its answer's real cost
-# (tenant, request id, cost). It writes a table, so it runs inside a stream's event.
-Settle = Callable[[str, str, Decimal], Awaitable[None]]
+# Set by the budget ledger: settles requests' reservations with their answers' real costs
+# (tenant, request id, cost each). It writes a table, so it runs inside a stream's event.
+Settle = Callable[[Sequence[Charge]], Awaitable[None]]
 
 
-async def _no_ledger(tenant: str, request_id: str, cost: Decimal) -> None:
+async def _no_ledger(charges: Sequence[Charge]) -> None:
     raise RuntimeError("no budget ledger is registered on this pipeline")
 
 
@@ -160,7 +161,7 @@ class Pipeline:
         if answer.cost is not None:
             await self.send(self.topics.cost_events, key, answer.cost.model_dump_json().encode())
         if settle:
-            await self.settle(response.tenant_id, response.request_id, response.cost_usd)
+            await self.settle([(response.tenant_id, response.request_id, response.cost_usd)])
         metrics.REQUESTS.labels(path=response.path.value, status=response.status.value).inc()
         if response.error is not None:
             metrics.ERRORS.labels(code=response.error.code).inc()

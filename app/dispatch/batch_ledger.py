@@ -89,8 +89,8 @@ def register(p: Pipeline) -> None:
             if record.state == "submitting":
                 await _submit(p, pending, members, record)
             elif record.state == "done":
-                for settled in record.settled:  # the poller answered them; it cannot settle
-                    await p.settle(settled.tenant_id, settled.request_id, settled.cost_usd)
+                # the poller answered them; it cannot settle (a timer writes no table)
+                await p.settle([(s.tenant_id, s.request_id, s.cost_usd) for s in record.settled])
                 _finish(pending, members, record.record_key, expiry, msg.partition, now)
 
 

@@ -81,6 +81,17 @@ def period_label(period: Period, day: date) -> str:
     return day.isoformat() if period == "daily" else day.strftime("%Y-%m")
 
 
+# One answer's real cost for the ledger: (tenant, request id, cost).
+Charge = tuple[str, str, Decimal]
+
+
+def _book(ledger: dict[str, list[str]], scopes: Iterable[str], spent: Decimal,
+          reserved: Decimal) -> None:  # fmt: skip
+    for scope in scopes:
+        s, r = ledger.get(scope, ("0", "0"))
+        ledger[scope] = [format(Decimal(s) + spent, "f"), format(Decimal(r) + reserved, "f")]
+
+
 @dataclass(frozen=True, slots=True)
 class Reservation:
     day: date
@@ -169,9 +180,7 @@ class BudgetBook:
         self, tenant: str, day: date, scopes: Iterable[str], spent: Decimal, reserved: Decimal
     ) -> None:
         ledger = self._day(tenant, day)
-        for scope in scopes:
-            s, r = ledger.get(scope, ("0", "0"))
-            ledger[scope] = [format(Decimal(s) + spent, "f"), format(Decimal(r) + reserved, "f")]
+        _book(ledger, scopes, spent, reserved)
         self._table[_day_key(tenant, day)] = ledger
 
     def reserve(
@@ -187,12 +196,28 @@ class BudgetBook:
 
     def settle(self, tenant: str, request_id: str, cost: Decimal) -> Reservation | None:
         """Replace a request's reservation by its real cost; None if it holds none (any more)."""
-        held = self.reservation(tenant, request_id)
-        if held is None:
-            return None
-        self._add(tenant, held.day, held.scopes, cost, -held.amount)
-        del self._table[_reservation_key(tenant, request_id)]
-        return held
+        settled = self.settle_all([(tenant, request_id, cost)])
+        return settled[0][1] if settled else None
+
+    def settle_all(self, charges: Iterable[Charge]) -> list[tuple[str, Reservation]]:
+        """:meth:`settle` for many answers at once: (tenant, reservation) of each one that
+        held a reservation. Each day's totals are written once, not once per answer: a
+        batch of 500 answers is then one changelog record for the day, not 500."""
+        settled: list[tuple[str, Reservation]] = []
+        days: dict[tuple[str, date], dict[str, list[str]]] = {}
+        for tenant, request_id, cost in charges:
+            held = self.reservation(tenant, request_id)
+            if held is None:
+                continue
+            ledger = days.get((tenant, held.day))
+            if ledger is None:
+                ledger = days[(tenant, held.day)] = self._day(tenant, held.day)
+            _book(ledger, held.scopes, cost, -held.amount)
+            del self._table[_reservation_key(tenant, request_id)]  # a repeat settles nothing
+            settled.append((tenant, held))
+        for (tenant, day), ledger in days.items():
+            self._table[_day_key(tenant, day)] = ledger
+        return settled
 
     def mark_alerted(self, tenant: str, label: str, alert_id: str) -> bool:
         """Remember an alert as sent; False when it had been sent already."""

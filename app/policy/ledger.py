@@ -2,10 +2,10 @@
 
 Intake reserves (``frugalflow.intake.policies``). Whichever stage publishes an answer
 settles the request's reservation with the answer's real cost right after
-(``Pipeline.publish_answer``, which calls :func:`settle_answer` through ``Pipeline.settle``):
+(``Pipeline.publish_answer``, which calls :func:`settle_answers` through ``Pipeline.settle``):
 intake for the answers it makes and the immediate calls it runs, the immediate agent, and
-the batch ledger, which settles a batch's answers when it applies the poller's ``done``
-record (the poller is a timer and cannot write tables). An error or a rejection settles
+the batch ledger, which settles a batch's answers together when it applies the poller's
+``done`` record (the poller is a timer and cannot write tables). An error or a rejection settles
 at $0, which releases the reservation. A settled reservation is deleted, so an answer
 published again after a crash changes nothing. Settling is when money becomes *spent*,
 so this is also where the 80 % / 100 % alerts fire, once per budget, threshold and period.
@@ -19,6 +19,8 @@ interleaves with intake's check-then-reserve.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from functools import partial
 
@@ -26,7 +28,7 @@ from frugalflow.costing.rates import ModelPrice
 from frugalflow.events import Alert
 from frugalflow.metrics import BUDGET_USED_RATIO, tenant_label
 from frugalflow.pipeline import Pipeline, log
-from frugalflow.policy.budget import AlertDue, BudgetBook, limits_of
+from frugalflow.policy.budget import AlertDue, BudgetBook, Charge, limits_of
 
 
 def register(p: Pipeline) -> None:
@@ -34,28 +36,31 @@ def register(p: Pipeline) -> None:
     p.tables["budget_ledger"] = p.app.Table("budget-ledger", default=None, partitions=partitions)
     p.tables["rate_windows"] = p.app.Table("rate-windows", default=None, partitions=partitions)
 
-    p.settle = partial(settle_answer, p)
+    p.settle = partial(settle_answers, p)
 
 
-async def settle_answer(p: Pipeline, tenant: str, request_id: str, cost: Decimal) -> None:
-    """Replace a request's reservation by its answer's cost; alert on what is now spent.
-    Runs inside a stream's event (it writes the ledger's table)."""
+async def settle_answers(p: Pipeline, charges: Sequence[Charge]) -> None:
+    """Replace requests' reservations by their answers' costs; alert on what is now spent.
+    Runs inside a stream's event (it writes the ledger's table). A batch's answers are
+    settled together: each tenant's day is written, checked and shown once, not per answer."""
     book = BudgetBook(p.tables["budget_ledger"])
-    held = book.settle(tenant, request_id, cost)
-    if held is None:
-        return
-    budgets = p.policy.budgets_for(tenant)
-    due = book.alerts_due(tenant, budgets, held.scopes, held.day)
-    await publish_alerts(p, book, tenant, due)
-    for budget in budgets:  # the gauge shows the tenant-wide budget
-        if budget.service or budget.use_case:
+    checked: set[tuple[str, date, tuple[str, ...]]] = set()
+    for tenant, held in book.settle_all(charges):
+        if (tenant, held.day, held.scopes) in checked:
             continue
-        for period, limit in limits_of(budget):
-            if limit > 0:
-                spent, _ = book.period_totals(tenant, "", period, held.day)
-                BUDGET_USED_RATIO.labels(tenant=tenant_label(tenant), period=period).set(
-                    float(spent / limit)
-                )
+        checked.add((tenant, held.day, held.scopes))
+        budgets = p.policy.budgets_for(tenant)
+        due = book.alerts_due(tenant, budgets, held.scopes, held.day)
+        await publish_alerts(p, book, tenant, due)
+        for budget in budgets:  # the gauge shows the tenant-wide budget
+            if budget.service or budget.use_case:
+                continue
+            for period, limit in limits_of(budget):
+                if limit > 0:
+                    spent, _ = book.period_totals(tenant, "", period, held.day)
+                    BUDGET_USED_RATIO.labels(tenant=tenant_label(tenant), period=period).set(
+                        float(spent / limit)
+                    )
 
 
 async def publish_alerts(p: Pipeline, book: BudgetBook, tenant: str, due: list[AlertDue]) -> None:

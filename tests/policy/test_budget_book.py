@@ -58,6 +58,43 @@ def test_reserve_then_settle_moves_money_from_reserved_to_spent_once() -> None:
     assert not [k for k in table if k.startswith("r")]  # settled reservations are gone
 
 
+class CountingTable(dict[str, Any]):
+    """A dict that counts writes per key, as a Faust table sends one changelog record each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: dict[str, int] = {}
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.writes[key] = self.writes.get(key, 0) + 1
+        super().__setitem__(key, value)
+
+
+def test_settling_a_batch_writes_each_tenant_day_once_with_the_same_totals() -> None:
+    one_by_one: dict[str, Any] = {}
+    together = CountingTable()
+    answers = [("acme", f"r{n}", Decimal(n) / 100) for n in range(50)]
+    answers += [("globex", "g1", Decimal("0.07")), ("acme", "r3", Decimal("9"))]  # r3 repeated
+    for table in (one_by_one, together):
+        book = BudgetBook(table)
+        for tenant, request_id, _ in answers[:-1]:
+            assert book.reserve(tenant, request_id, ["", "s:search"], Decimal("0.60"), TODAY)
+    for tenant, request_id, cost in answers:
+        BudgetBook(one_by_one).settle(tenant, request_id, cost)
+    together.writes.clear()
+    settled = BudgetBook(together).settle_all(answers)
+
+    assert [(tenant, held.amount) for tenant, held in settled] == [
+        (tenant, Decimal("0.60")) for tenant, _, _ in answers[:-1]
+    ]  # the repeated r3 held nothing any more
+    assert together == one_by_one  # same totals, same reservations gone
+    assert BudgetBook(together).day_totals("acme", "s:search", TODAY) == (
+        sum(Decimal(n) / 100 for n in range(50)), Decimal(0)
+    )  # fmt: skip
+    day_writes = {k: n for k, n in together.writes.items() if k.startswith("d")}
+    assert sorted(day_writes.values()) == [1, 1]  # acme's day and globex's day, once each
+
+
 def test_tenants_with_separator_like_ids_never_share_keys() -> None:
     book = BudgetBook({})
     book.reserve("a\x1fb", "r", [""], Decimal(1), TODAY)
