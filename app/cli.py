@@ -117,12 +117,17 @@ def _add_bench_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
                             "Tansu; apache-kafka: a real Kafka started for the run")  # fmt: skip
         return parser
 
-    throughput = command("throughput", "requests/s on both paths and the raw Kafka ceiling", 300)
+    throughput = command(
+        "throughput", "requests/s on both paths, the raw Kafka ceiling and the Faust floor", 300
+    )
     throughput.add_argument("--batch", type=_count, default=5000, help="batch-path requests")
     throughput.add_argument("--immediate", type=_count, default=2000,
                             help="immediate-path requests")  # fmt: skip
     throughput.add_argument("--passthrough", type=_count, default=20000,
                             help="records through the aiokafka passthrough")  # fmt: skip
+    throughput.add_argument("--faust-floor", type=_count, default=5000,
+                            help="records through a Faust agent that only writes tables and "
+                            "sends (the framework's own floor)")  # fmt: skip
     throughput.add_argument("--slow-provider", type=_count, default=2000,
                             help="immediate-path requests with the provider at 50 ms")  # fmt: skip
     throughput.add_argument("--workers", type=_positive_int, default=1,

@@ -226,19 +226,25 @@ class Pipeline:
     async def send(
         self, topic: faust.TopicT, key: bytes | None, value: bytes, partition: int | None = None
     ) -> None:
-        """Hand one record to the worker's producer, as ``Topic.send`` does for raw bytes.
+        """Hand one record to the worker's producer (:func:`send_raw`)."""
+        await send_raw(self.app, topic.get_topic_name(), key, value, partition)
 
-        Without its per-record layers (serializer registry, ``FutureMessage``, callbacks),
-        which cost more than the producer itself (README, Performance). The same: the
-        record is appended when this returns, the producer's partitioner places it, Faust
-        flushes this producer before it commits offsets, and its sensors count the send.
-        """
-        producer = await self.app.maybe_start_producer()
-        name = topic.get_topic_name()
-        sensors = self.app.sensors
-        state = sensors.on_send_initiated(producer, name, None, len(key or b""), len(value))  # type: ignore[arg-type]
-        sent = await producer.send(name, key, value, partition, None, None)
-        sent.add_done_callback(partial(_count_sent, sensors, producer, name, state))  # type: ignore[attr-defined]
+
+async def send_raw(
+    app: faust.App, topic: str, key: bytes | None, value: bytes, partition: int | None = None
+) -> None:
+    """Hand one record to the app's producer, as ``Topic.send`` does for raw bytes.
+
+    Without its per-record layers (serializer registry, ``FutureMessage``, callbacks),
+    which cost more than the producer itself (README, Performance). The same: the
+    record is appended when this returns, the producer's partitioner places it, Faust
+    flushes this producer before it commits offsets, and its sensors count the send.
+    """
+    producer = await app.maybe_start_producer()
+    sensors = app.sensors
+    state = sensors.on_send_initiated(producer, topic, None, len(key or b""), len(value))  # type: ignore[arg-type]
+    sent = await producer.send(topic, key, value, partition, None, None)
+    sent.add_done_callback(partial(_count_sent, sensors, producer, topic, state))  # type: ignore[attr-defined]
 
 
 def _count_sent(sensors: Any, producer: Any, topic: str, state: Any, sent: Any) -> None:

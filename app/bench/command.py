@@ -24,10 +24,11 @@ def usage_error(args: argparse.Namespace, partitions: int = 1) -> str | None:
             f"(e.g. 500, 1000, 2000), got {args.documents}"
         )
     if args.bench_command == "throughput" and not (
-        args.batch or args.immediate or args.passthrough or args.slow_provider
+        args.batch or args.immediate or args.passthrough or args.slow_provider or args.faust_floor
     ):
         return (
-            "nothing to measure: --batch, --immediate, --slow-provider and --passthrough are all 0"
+            "nothing to measure: --batch, --immediate, --slow-provider, --passthrough and "
+            "--faust-floor are all 0"
         )
     if args.bench_command == "throughput" and args.workers > partitions:
         return (
@@ -72,7 +73,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, workdir: Path) -> Be
         return run_throughput(
             settings, workdir, batch=args.batch, immediate=args.immediate,
             passthrough=args.passthrough, timeout_s=args.timeout, workers=args.workers,
-            slow=args.slow_provider,
+            slow=args.slow_provider, faust_floor=args.faust_floor,
         )  # fmt: skip
     if name == "latency":
         from frugalflow.bench.latency import run_latency

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pydantic import SecretStr
 
 from frugalflow.infra.postgres import ensure_postgres
@@ -115,6 +115,17 @@ class BenchStack:
 
     def topic(self, name: str) -> str:
         return self.settings.topic(name)
+
+    async def create_topics(self, names: list[str]) -> None:
+        """Topics of the run's own (deleted with the run's), as the worker's are made."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            partitions, replication = self.settings.partitions, self.settings.replication_factor
+            await admin.create_topics([NewTopic(n, partitions, replication) for n in names])
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.5)  # let the new partitions' leaders settle before producing
 
     def configure_emulator(self, **changes: Any) -> dict[str, Any]:
         """Patch the emulator's live config (``PUT /_emulator/config``)."""

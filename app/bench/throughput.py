@@ -9,7 +9,10 @@ published at once, so hundreds are in flight, and the rate shows whether a slow 
 caps the worker (it should not: ``FRUGALFLOW_IMMEDIATE_CONCURRENCY`` calls wait at once).
 In the same run, on the same broker, a plain aiokafka consume → produce passthrough of
 the same records (``frugalflow.bench.passthrough``, its own process) gives the ceiling that no
-Kafka stream processor in Python can beat on this machine.
+Kafka stream processor in Python can beat on this machine; and a Faust agent that only
+writes the table entries and sends the records a request takes (``frugalflow.bench.faust_floor``)
+gives the floor of Faust's own machinery, below which no Faust worker with FrugalFlow's
+guarantees can go.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
 from frugalflow.bench import workloads
+from frugalflow.bench.faust_floor import PHASE as FAUST_FLOOR
+from frugalflow.bench.faust_floor import WORK, faust_floor_phase
 from frugalflow.bench.measure import ProcessMeter, machine, mib
 from frugalflow.bench.phase import PhaseResult, run_phase
 from frugalflow.bench.report import BenchReport
@@ -45,7 +48,7 @@ PACING = {
 
 def run_throughput(
     settings: Settings, workdir: Path, *, batch: int, immediate: int, passthrough: int,
-    timeout_s: float, workers: int = 1, slow: int = 0,
+    timeout_s: float, workers: int = 1, slow: int = 0, faust_floor: int = 0,
 ) -> BenchReport:  # fmt: skip
     report = BenchReport(
         "throughput",
@@ -54,6 +57,8 @@ def run_throughput(
             "immediate requests": immediate,
             "slow-provider requests": slow,
             "passthrough records": passthrough,
+            "Faust floor records": faust_floor,
+            "Faust floor work per record": WORK,
             "model": MODEL,
             "emulator latency": f"0 ms ({SLOW_PROVIDER_MS} ms in the slow-provider phase), "
             "batch delay 0 s",
@@ -69,6 +74,10 @@ def run_throughput(
         report.parameters["broker"] = stack.broker
         stack.configure_emulator(latency_ms=0, batch_delay_s=0)
         phases = asyncio.run(_measure(stack, batch, immediate, slow, passthrough, timeout_s))
+        if faust_floor:
+            phases.append(
+                asyncio.run(faust_floor_phase(stack, faust_floor, workdir, timeout_s, MODEL))
+            )
     _render(report, phases)
     return report
 
@@ -107,7 +116,7 @@ async def _measure(
 async def passthrough_ceiling(stack: BenchStack, n: int, timeout_s: float) -> PhaseResult:
     """The same kind of records through a bare consume → produce process on a fresh topic pair."""
     source, sink = stack.topic("bench.passthrough-in"), stack.topic("bench.passthrough-out")
-    await _create_topics(stack, [source, sink])
+    await stack.create_topics([source, sink])
     records = [
         Outgoing.request(workloads.request(f"{stack.run_id}-p", i, priority="immediate",
                                            model=MODEL))
@@ -162,17 +171,6 @@ def _end(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-async def _create_topics(stack: BenchStack, names: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
-    await admin.start()
-    try:
-        partitions, replication = stack.settings.partitions, stack.settings.replication_factor
-        await admin.create_topics([NewTopic(n, partitions, replication) for n in names])
-    finally:
-        await admin.close()
-    await asyncio.sleep(0.5)  # let the new partitions' leaders settle before producing
-
-
 def _render(report: BenchReport, phases: list[PhaseResult]) -> None:
     figures = report.section(
         "Throughput (first publish → last answer)",
@@ -194,18 +192,27 @@ def _render(report: BenchReport, phases: list[PhaseResult]) -> None:
     for phase in phases:
         for outcome, n in sorted(phase.outcomes.items()):
             answers.add(phase.name, outcome, n)
-    pipeline = [p for p in phases if p.name != "passthrough ceiling" and p.rate]
-    ceiling = next((p for p in phases if p.name == "passthrough ceiling" and p.rate), None)
-    if ceiling and ceiling.rate:
+    references = {
+        "passthrough ceiling": "the raw passthrough ceiling",
+        FAUST_FLOOR: "the Faust floor",
+    }
+    pipeline = [p for p in phases if p.name not in references and p.rate]
+    for reference, label in references.items():
+        bound = next((p for p in phases if p.name == reference and p.rate), None)
+        if bound is None or not bound.rate:
+            continue
         for phase in pipeline:
             assert phase.rate is not None
-            report.notes.append(
-                f"{phase.name}: {phase.rate / ceiling.rate:.1%} of the raw passthrough ceiling"
-            )
+            report.notes.append(f"{phase.name}: {phase.rate / bound.rate:.1%} of {label}")
     report.notes.append(
         "CPU % is of one core (200 % = both cores of a 2-core machine); CPU is the workers' "
-        "summed (the passthrough process's for the ceiling), peak RSS the largest worker's, "
-        "sampled from /proc; CPU ms/req = CPU s / answered"
+        "summed (the passthrough's or the Faust floor's own process for those), peak RSS the "
+        "largest worker's, sampled from /proc; CPU ms/req = CPU s / answered"
+    )
+    report.notes.append(
+        f"{FAUST_FLOOR}: a Faust agent built as the worker's that does per record only {WORK}, "
+        "no FrugalFlow logic; timed by the process itself from its first record to its "
+        "last, the records published before it starts"
     )
     report.complete = all(p.complete for p in phases)
 

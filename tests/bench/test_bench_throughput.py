@@ -16,7 +16,8 @@ def test_throughput_measures_both_paths_and_the_ceiling(
 ) -> None:  # fmt: skip
     topics_before, schemas_before = bench_topics(kafka_bootstrap), bench_schemas(postgres_dsn)
     doc = run_json(capsys, "throughput", "--batch", "40", "--immediate", "30",
-                   "--slow-provider", "60", "--passthrough", "300", "--workers", "2")  # fmt: skip
+                   "--slow-provider", "60", "--passthrough", "300", "--faust-floor", "200",
+                   "--workers", "2")  # fmt: skip
 
     assert doc["complete"] is True
     assert doc["parameters"]["batch requests"] == 40
@@ -24,10 +25,12 @@ def test_throughput_measures_both_paths_and_the_ceiling(
     assert doc["parameters"]["worker"].startswith("2 processes in one group")
     phases = by_first_column(rows(doc, "Throughput"))
     slow = "immediate, provider at 50 ms"
-    assert set(phases) == {"batch path", "immediate path", slow, "passthrough ceiling"}
+    assert set(phases) == {
+        "batch path", "immediate path", slow, "passthrough ceiling", "Faust floor"
+    }  # fmt: skip
     for name, sent, workers in (
         ("batch path", 40, 2), ("immediate path", 30, 2), (slow, 60, 2),
-        ("passthrough ceiling", 300, 1),
+        ("passthrough ceiling", 300, 1), ("Faust floor", 200, 1),
     ):  # fmt: skip
         phase = phases[name]
         assert phase["sent"] == phase["answered"] == sent
@@ -48,8 +51,11 @@ def test_throughput_measures_both_paths_and_the_ceiling(
         ("immediate path", "immediate/ok"): 30,
         (slow, "immediate/ok"): 60,
         ("passthrough ceiling", "copied/ok"): 300,
+        ("Faust floor", "floor/ok"): 200,
     }
     assert any("of the raw passthrough ceiling" in note for note in doc["notes"])
+    assert any(note.startswith("batch path: ") and note.endswith(" of the Faust floor")
+               for note in doc["notes"])  # fmt: skip
     assert doc["machine"]["cores"].isdigit() and doc["machine"]["python"].startswith("CPython")
 
     assert bench_schemas(postgres_dsn) == schemas_before  # the scratch schema was dropped
@@ -78,11 +84,11 @@ def test_bad_arguments_exit_2_with_one_error_line(
 
 def test_nothing_to_measure_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["bench", "throughput", "--batch", "0", "--immediate", "0", "--passthrough", "0",
-                 "--slow-provider", "0"])  # fmt: skip
+                 "--slow-provider", "0", "--faust-floor", "0"])  # fmt: skip
     assert code == 2
     assert capsys.readouterr().err.strip() == (
-        "frugalflow: nothing to measure: --batch, --immediate, --slow-provider and "
-        "--passthrough are all 0"
+        "frugalflow: nothing to measure: --batch, --immediate, --slow-provider, --passthrough "
+        "and --faust-floor are all 0"
     )
 
 
