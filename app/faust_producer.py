@@ -26,6 +26,8 @@ from typing import Any
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.transport.producer import ProducerBuffer
 
+from frugalflow.faust_sends import ChangelogRecord
+
 STALL_S = 0.1  # Faust's own: a flush that sees no record sent for this long returns
 
 logger = logging.getLogger(__name__)
@@ -42,15 +44,23 @@ class OneWaitProducerBuffer(ProducerBuffer):
             raise RuntimeError("Cannot flush: Producer not Running")
         mine = list(queue)[: len(queue) if max_messages is None else max_messages]
         last = mine[-1]
-        while not last.done():
+        handed = last.handed_over() if isinstance(last, ChangelogRecord) else last
+        while not handed.done():
             self.message_sent.clear()  # set by the sending task after each record
-            await asyncio.wait((last,), timeout=STALL_S)
-            if last.done() or last not in queue:
+            await asyncio.wait((handed,), timeout=STALL_S)
+            if handed.done() or last not in queue:
                 break  # aiokafka has it, and every record before it
             if not self.message_sent.is_set():  # no record sent for STALL_S: give up
                 left = {id(future) for future in queue}
                 return sum(id(future) not in left for future in mine)
         return len(mine)
+
+    async def _send_pending(self, fut: Any) -> None:
+        if isinstance(fut, ChangelogRecord):  # a table change (frugalflow.faust_sends)
+            assert self.app is not None
+            await fut.send(self.app)
+        else:
+            await super()._send_pending(fut)
 
     async def wait_until_ebb(self) -> None:
         # Faust's own logs a WARNING and an INFO line each time; under a burst, table writes

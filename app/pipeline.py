@@ -25,7 +25,6 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import partial
 from typing import Any, TypeVar
 
 import faust
@@ -36,6 +35,7 @@ from frugalflow.dispatch.answers import Answer
 from frugalflow.events import Admitted, Alert, BatchRecord, DeadLetter, Status, utcnow
 from frugalflow.experiments.models import Experiment, FeedbackEvent
 from frugalflow.faust_compat import faust_settings
+from frugalflow.faust_sends import LeanTable, send_raw
 from frugalflow.intake.validate import Reason, dead_letter
 from frugalflow.kafka_compat import faust_overrides
 from frugalflow.policy.budget import Charge
@@ -226,35 +226,8 @@ class Pipeline:
     async def send(
         self, topic: faust.TopicT, key: bytes | None, value: bytes, partition: int | None = None
     ) -> None:
-        """Hand one record to the worker's producer (:func:`send_raw`)."""
+        """Hand one record to the worker's producer (``frugalflow.faust_sends.send_raw``)."""
         await send_raw(self.app, topic.get_topic_name(), key, value, partition)
-
-
-async def send_raw(
-    app: faust.App, topic: str, key: bytes | None, value: bytes, partition: int | None = None
-) -> None:
-    """Hand one record to the app's producer, as ``Topic.send`` does for raw bytes.
-
-    Without its per-record layers (serializer registry, ``FutureMessage``, callbacks),
-    which cost more than the producer itself (README, Performance). The same: the
-    record is appended when this returns, the producer's partitioner places it, Faust
-    flushes this producer before it commits offsets, and its sensors count the send.
-    """
-    producer = await app.maybe_start_producer()
-    sensors = app.sensors
-    state = sensors.on_send_initiated(producer, topic, None, len(key or b""), len(value))  # type: ignore[arg-type]
-    sent = await producer.send(topic, key, value, partition, None, None)
-    sent.add_done_callback(partial(_count_sent, sensors, producer, topic, state))  # type: ignore[attr-defined]
-
-
-def _count_sent(sensors: Any, producer: Any, topic: str, state: Any, sent: Any) -> None:
-    if sent.cancelled():
-        return
-    if (exc := sent.exception()) is not None:
-        sensors.on_send_error(producer, exc, state)
-        log.error("sending a record to %s failed: %r", topic, exc)
-        return
-    sensors.on_send_completed(producer, state, sent.result())
 
 
 def parse_record(model: type[M], record: Any) -> M | DeadLetter:
@@ -304,6 +277,8 @@ def build_faust_app(settings: Settings) -> faust.App:
             60.0, settings.provider_timeout_s * 3 + settings.flex_wait_s
         ),
         "table_standby_replicas": 0,
+        # changelog records without Faust's per-record send layers (frugalflow.faust_sends)
+        "Table": LeanTable,
         "broker_session_timeout": settings.session_timeout_s,
         "broker_heartbeat_interval": max(1.0, settings.session_timeout_s / 10),
     }

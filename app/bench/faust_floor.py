@@ -110,7 +110,8 @@ def run_floor(source: str, sink: str, count: int) -> int:
     import faust
 
     from frugalflow.event_loop import use_event_loop
-    from frugalflow.pipeline import build_faust_app, send_raw
+    from frugalflow.faust_sends import send_raw
+    from frugalflow.pipeline import build_faust_app
     from frugalflow.settings import load_settings
 
     settings = load_settings()
