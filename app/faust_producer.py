@@ -13,7 +13,9 @@ was called, or the first ``max_messages`` of them, are handed to aiokafka; gives
 0.1 s in which no record was handed over, as Faust does) but waits on the last of those
 records' own future, which resolves once the broker has it: one wait per flush (and per
 0.1 s), not one per record. Records leave the queue in order, so once the last one has
-left it, every one before it has too.
+left it, every one before it has too. A table change queued as a plain
+``ChangelogRecord`` (``frugalflow.faust_sends``) is handed over by the same task, and a
+flush waiting for it waits on a future the record makes only then.
 """
 
 from __future__ import annotations
