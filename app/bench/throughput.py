@@ -212,7 +212,8 @@ def _render(report: BenchReport, phases: list[PhaseResult]) -> None:
     report.notes.append(
         f"{FAUST_FLOOR}: a Faust agent built as the worker's that does per record only {WORK}, "
         "no FrugalFlow logic; timed by the process itself from its first record to its "
-        "last, the records published before it starts"
+        "last (its CPU over the same interval, its peak RSS over its whole life, from "
+        "getrusage), the records published before it starts"
     )
     report.complete = all(p.complete for p in phases)
 
